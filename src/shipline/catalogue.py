@@ -1,0 +1,288 @@
+"""The catalogue of checks: the single source of truth for sessions, actions and docs.
+
+Each check says what it is for, which tools it installs and which commands it
+runs. Steps are computed from the configuration by pure functions, so the
+sessions (`shipline.nox`), the GitHub Actions (`invoke actions`) and the table
+in the README are all derived from here and tested as data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from shipline.config import SESSION_TIERS, Config, Tier, in_github_actions
+from shipline.errors import ConfigError, UsageError
+
+TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
+    {
+        "ruff": "ruff>=0.6",
+        "mypy": "mypy>=1.11",
+        "pyright": "pyright>=1.1.380",
+        "bandit": "bandit>=1.7.9",
+        "pip-audit": "pip-audit>=2.7",
+        "pytest": "pytest>=8",
+        "pytest-xdist": "pytest-xdist>=3.6",
+        "pytest-cov": "pytest-cov>=5",
+    }
+)
+"""Requirements used for a tool unless the project pins it in its own dev dependencies."""
+
+PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A command to run in the check's environment."""
+
+    argv: tuple[str, ...]
+    explain: str
+    """What a failure of this command means, in the words the user needs."""
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    success_codes: tuple[int, ...] = (0,)
+    kind: str = "command"
+    """What reads the result afterwards: `command`, `pytest` or `pip-audit`."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check's steps depend on besides the configuration."""
+
+    posargs: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    tools: Callable[[Config], tuple[str, ...]]
+    steps: Callable[[Config, Context], tuple[Run, ...]]
+    installs_project: bool
+    """Whether the project itself (with its dev extras) goes into the environment."""
+    needs_plugin: bool
+    """Whether shipline's pytest plugin must be importable there."""
+    tier: str | None = None
+
+
+def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+    fmt = ("--output-format=github",) if in_github_actions(ctx.environ) else ()
+    paths = config.lint.paths
+    return (
+        Run(
+            ("ruff", "check", *fmt, *paths, *ctx.posargs),
+            "ruff check found lint errors (`ruff check --fix` fixes many)",
+        ),
+        Run(
+            ("ruff", "format", "--check", *paths),
+            "ruff format would reformat files (run `ruff format`)",
+        ),
+    )
+
+
+def _type_tools(config: Config) -> tuple[str, ...]:
+    return (config.type.checker,)
+
+
+def _require_paths(paths: Sequence[str], key: str) -> tuple[str, ...]:
+    if not paths:
+        raise ConfigError(
+            f"{key}: no paths, and no package was found to default to; "
+            f'set {key} = ["src/yourpackage"] or tool.shipline.package'
+        )
+    return tuple(paths)
+
+
+def _type_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+    paths = _require_paths(config.type.paths, "tool.shipline.type.paths")
+    return (
+        Run(
+            (config.type.checker, *paths, *ctx.posargs),
+            f"{config.type.checker} found type errors",
+        ),
+    )
+
+
+def _security_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+    sec = config.security
+    targets = _require_paths(sec.bandit_targets, "tool.shipline.security.bandit-targets")
+    bandit_config = ("-c", "pyproject.toml") if "bandit" in config.raw_pyproject.get("tool", {}) else ()
+    reports = config.reports("security")
+    requirements = reports / "requirements.txt"
+    audit_report = reports / "pip-audit.json"
+    return (
+        Run(
+            (
+                "bandit", "-r", *targets, *bandit_config,
+                "--severity-level", sec.bandit_severity,
+                "--confidence-level", sec.bandit_confidence,
+            ),
+            f"bandit found issues of {sec.bandit_severity} severity or above",
+        ),
+        Run(
+            ("python", "-m", "shipline.audit", "freeze", str(requirements)),
+            "could not list the installed dependencies for pip-audit",
+        ),
+        Run(
+            (
+                "pip-audit", "--requirement", str(requirements), "--no-deps", "--disable-pip",
+                "--progress-spinner", "off", "--format", "json", "--output", str(audit_report),
+            ),
+            "pip-audit failed",
+            success_codes=(0, 1),
+            kind="pip-audit",
+        ),
+        *_pytest_steps(config, config.tier("security"), ctx),
+    )
+
+
+def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tuple[str, ...]:
+    """The pytest command line of a tier: selection, reports, coverage gate, xdist."""
+    reports = config.reports(tier.name)
+    argv = ["pytest", "--tier", tier.name, f"--junitxml={reports / 'junit.xml'}"]
+    if config.package:
+        argv += [
+            f"--cov={config.package}",
+            "--cov-report=term-missing:skip-covered",
+            f"--cov-report=xml:{reports / 'coverage.xml'}",
+        ]
+        if tier.coverage_fail_under is not None:
+            argv.append(f"--cov-fail-under={tier.coverage_fail_under:g}")
+    if config.tests.workers != "0":
+        argv += ["-n", config.tests.workers, "--dist", config.tests.dist]
+    argv.append(f"--durations={config.tests.durations}")
+    return (*argv, *posargs)
+
+
+def _pytest_steps(config: Config, tier: Tier, ctx: Context) -> tuple[Run, ...]:
+    steps: list[Run] = []
+    env = dict(config.tests.env)
+    if tier.migrations == "alembic":
+        url = ctx.environ.get("DATABASE_URL") or config.tests.env.get("DATABASE_URL")
+        if not url:
+            raise ConfigError(
+                "tool.shipline.tiers.database.migrations: the migration check needs the test "
+                "database; set DATABASE_URL (e.g. postgresql://user@127.0.0.1:5432/test)"
+            )
+        env["DATABASE_URL"] = url
+        steps += [
+            Run(("alembic", "upgrade", "head"), "alembic could not upgrade the test database to head",
+                env=MappingProxyType(dict(env))),
+            Run(("alembic", "check"), "alembic check found model changes with no migration "
+                "(run `alembic revision --autogenerate`)", env=MappingProxyType(dict(env))),
+        ]
+    steps.append(
+        Run(
+            pytest_argv(config, tier, ctx.posargs),
+            f"the {tier.name} tests failed",
+            kind="pytest",
+        )
+    )
+    return tuple(steps)
+
+
+def _tier_check(name: str, description: str) -> Check:
+    def steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+        return _pytest_steps(config, config.tier(name), ctx)
+
+    return Check(
+        name=name,
+        description=description,
+        tools=lambda config: PYTEST_TOOLS,
+        steps=steps,
+        installs_project=True,
+        needs_plugin=True,
+        tier=name,
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        name="lint",
+        description="ruff check and ruff format --check (GitHub annotations in Actions)",
+        tools=lambda config: ("ruff",),
+        steps=_lint_steps,
+        installs_project=False,
+        needs_plugin=False,
+    ),
+    Check(
+        name="type",
+        description="static types with mypy, or pyright by config",
+        tools=_type_tools,
+        steps=_type_steps,
+        installs_project=True,
+        needs_plugin=False,
+    ),
+    Check(
+        name="security",
+        description="bandit, pip-audit of the installed dependencies, and the security tests",
+        tools=lambda config: ("bandit", "pip-audit", *PYTEST_TOOLS),
+        steps=_security_steps,
+        installs_project=True,
+        needs_plugin=True,
+        tier="security",
+    ),
+    _tier_check("smoke", "the smoke tier: fastest checks that the app starts and answers"),
+    _tier_check("unit", "the unit tier, with the coverage gate; unmarked tests land here"),
+    _tier_check("integration", "the integration tier: real services, real I/O"),
+    _tier_check("database", "the database tier, after the migration check when configured"),
+    _tier_check("e2e", "the end-to-end tier: the whole app from outside"),
+)
+
+NAMES: tuple[str, ...] = tuple(check.name for check in CHECKS)
+assert {c.tier for c in CHECKS if c.tier and c.name != "security"} == set(SESSION_TIERS)  # noqa: S101
+
+
+def get(name: str) -> Check:
+    for check in CHECKS:
+        if check.name == name:
+            return check
+    raise UsageError(f"unknown check {name!r}; expected one of: {', '.join(NAMES)}")
+
+
+def select(names: Sequence[str]) -> tuple[Check, ...]:
+    """The named checks in catalogue order, or all of them when none are named."""
+    if not names:
+        return CHECKS
+    wanted = [get(name).name for name in names]
+    return tuple(c for c in CHECKS if c.name in wanted)
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
+def declared_requirements(config: Config) -> dict[str, str]:
+    """The project's own dev requirements, by normalised name, to respect its pins."""
+    data = config.raw_pyproject
+    project = data.get("project", {})
+    found: list[str] = []
+    optional = project.get("optional-dependencies", {})
+    for extra in config.extras:
+        found += [r for r in optional.get(extra, []) if isinstance(r, str)]
+    groups = data.get("dependency-groups", {})
+    for group in config.dependency_groups:
+        found += [r for r in groups.get(group, []) if isinstance(r, str)]
+    return {_requirement_name(r): r for r in found}
+
+
+def tool_requirements(config: Config, check: Check) -> tuple[str, ...]:
+    """Requirements for a check's tools: the project's pin if it has one, else our floor."""
+    pinned = declared_requirements(config)
+    return tuple(pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config))
+
+
+def markdown_table() -> str:
+    """The README's table of checks, generated so the docs cannot drift."""
+    rows = ["| session | what it runs |", "| --- | --- |"]
+    rows += [f"| `{c.name}` | {c.description} |" for c in CHECKS]
+    return "\n".join(rows)
+
+
+def report_paths(config: Config, tier: str) -> dict[str, Path]:
+    reports = config.reports(tier)
+    return {"junit": reports / "junit.xml", "coverage": reports / "coverage.xml"}

@@ -1,0 +1,136 @@
+"""Nox sessions made from the catalogue; a user's noxfile opts in with `register()`.
+
+This is the thin layer: which commands run comes from `shipline.catalogue`;
+here they are installed for and run in nox's environments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nox
+from nox.command import CommandFailed
+
+from shipline import audit, catalogue, config, reports
+from shipline.catalogue import Check, Context, Run
+from shipline.errors import ShiplineError, fail
+
+
+def shipline_requirement() -> tuple[str, ...]:
+    """How to install this very shipline into a session, so the plugin matches the noxfile's.
+
+    A checkout (editable or local path) is installed from that path; a release
+    from the index at the exact version.
+    """
+    dist = importlib.metadata.distribution("shipline")
+    direct = dist.read_text("direct_url.json")
+    if direct:
+        info = json.loads(direct)
+        url = urlparse(info.get("url", ""))
+        if url.scheme == "file":
+            path = unquote(url.path)
+            return ("-e", path) if info.get("dir_info", {}).get("editable") else (path,)
+    return (f"shipline=={dist.version}",)
+
+
+def project_requirements(cfg: config.Config) -> tuple[str, ...]:
+    """The project, editable, with its dev extras, plus its dev dependency groups."""
+    target = f".[{','.join(cfg.extras)}]" if cfg.extras else "."
+    groups = (
+        nox.project.dependency_groups(dict(cfg.raw_pyproject), *cfg.dependency_groups)
+        if cfg.dependency_groups
+        else ()
+    )
+    return ("-e", target, *groups)
+
+
+def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
+    env = {**step.env}
+    today = dt.date.today()
+    if step.kind == "pip-audit":
+        lapsed = audit.expired(cfg.security.audit_ignore, today)
+        if lapsed:
+            session.error(audit.expired_message(lapsed[0]))
+    if step.kind == "pytest":
+        tier = step.argv[step.argv.index("--tier") + 1]
+        for stale in catalogue.report_paths(cfg, tier).values():
+            stale.unlink(missing_ok=True)
+    try:
+        session.run(*step.argv, env=env, success_codes=list(step.success_codes))
+    except CommandFailed:
+        if step.kind == "pytest":
+            session.error(reports.pytest_failure(cfg, step))
+        session.error(step.explain)
+    if step.kind == "pip-audit":
+        report = Path(step.argv[step.argv.index("--output") + 1])
+        try:
+            verdict = audit.judge_file(report, cfg.security.audit_ignore, today)
+        except ShiplineError as exc:
+            session.error(str(exc))
+        for finding, ignore in verdict.ignored:
+            session.log(
+                f"pip-audit: ignoring {finding.id} in {finding.package} until {ignore.until}: "
+                f"{ignore.reason}"
+            )
+        if not verdict.ok:
+            problems = verdict.problems()
+            for line in problems[1:]:
+                session.warn(line)
+            session.error(problems[0])
+        session.log(f"pip-audit: {verdict.audited} dependencies audited, no open findings")
+
+
+def _session_function(check: Check, cfg: config.Config) -> object:
+    def run(session: nox.Session) -> None:
+        ctx = Context(posargs=tuple(session.posargs), environ=dict(os.environ))
+        try:
+            steps = check.steps(cfg, ctx)
+        except ShiplineError as exc:
+            session.error(str(exc))
+        if check.needs_plugin:
+            session.install("--no-deps", *shipline_requirement())
+        tools = catalogue.tool_requirements(cfg, check)
+        if check.installs_project:
+            session.install(*project_requirements(cfg), *tools)
+        else:
+            session.install(*tools)
+        for directory in {cfg.reports(check.tier or check.name)}:
+            directory.mkdir(parents=True, exist_ok=True)
+        session.env["SHIPLINE_ACTIVE"] = "1"
+        for step in steps:
+            _run_step(session, cfg, step)
+
+    run.__doc__ = check.description
+    run.__name__ = check.name.replace("-", "_")
+    return run
+
+
+def register(*names: str, root: Path | None = None) -> None:
+    """Register the named checks as nox sessions (all of them when none are named).
+
+    Called from the user's noxfile; nothing is registered at import time.
+    Configuration errors end nox with one line and exit status 2.
+    """
+    try:
+        cfg = config.load(root or Path.cwd())
+        checks = catalogue.select(names)
+    except ShiplineError as exc:
+        fail(exc)
+    for check in checks:
+        nox.session(
+            _session_function(check, cfg),  # type: ignore[arg-type]
+            name=check.name,
+            python=list(cfg.python) if cfg.python else None,
+            venv_backend=cfg.venv_backend,
+        )
+
+
+def registered(names: Sequence[str] = ()) -> tuple[str, ...]:
+    """The session names `register(*names)` creates, for tests and docs."""
+    return tuple(c.name for c in catalogue.select(names))

@@ -1,0 +1,73 @@
+"""Reading the JUnit and coverage XML a tier writes, to say why it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from defusedxml import ElementTree
+
+from shipline import catalogue
+from shipline.config import Config
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    seconds: float
+    slowest: tuple[tuple[str, float], ...]
+    """The slowest test cases, name and seconds, slowest first."""
+
+    @property
+    def passed(self) -> int:
+        return self.tests - self.failures - self.errors - self.skipped
+
+
+def junit_counts(path: Path, slowest: int = 5) -> TestCounts | None:
+    if not path.is_file():
+        return None
+    root = ElementTree.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    cases: list[tuple[str, float]] = []
+    for suite in suites:
+        for key in total:
+            total[key] += int(suite.get(key, "0"))
+        seconds += float(suite.get("time", "0"))
+        for case in suite.iter("testcase"):
+            name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            cases.append((name, float(case.get("time", "0"))))
+    cases.sort(key=lambda c: c[1], reverse=True)
+    return TestCounts(seconds=seconds, slowest=tuple(cases[:slowest]), **total)
+
+
+def coverage_percent(path: Path) -> float | None:
+    """Total coverage as coverage.py computes it for --cov-fail-under (lines and branches)."""
+    if not path.is_file():
+        return None
+    root = ElementTree.parse(path).getroot()
+    valid = int(root.get("lines-valid", "0")) + int(root.get("branches-valid", "0"))
+    covered = int(root.get("lines-covered", "0")) + int(root.get("branches-covered", "0"))
+    return 100.0 * covered / valid if valid else 100.0
+
+
+def pytest_failure(cfg: Config, step: catalogue.Run) -> str:
+    """Name the cause of a failed tier run: failed tests, the coverage gate, or no tests."""
+    tier = cfg.tier(step.argv[step.argv.index("--tier") + 1])
+    paths = catalogue.report_paths(cfg, tier.name)
+    counts = junit_counts(paths["junit"])
+    causes: list[str] = []
+    if counts is not None and counts.tests == 0:
+        causes.append(f"tier {tier.name!r} selected no tests")
+    if counts is not None and (counts.failures or counts.errors):
+        broken = counts.failures + counts.errors
+        causes.append(f"{broken} of {counts.tests} {tier.name} tests failed")
+    percent = coverage_percent(paths["coverage"])
+    gate = tier.coverage_fail_under
+    if gate is not None and percent is not None and percent < gate:
+        causes.append(f"coverage {percent:.1f}% is under the {gate:g}% gate")
+    return "; ".join(causes) if causes else step.explain

@@ -1,0 +1,127 @@
+"""Small, real Python projects written into a temporary directory for the session tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample-app"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = []
+
+[project.optional-dependencies]
+dev = ["pytest>=8"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/sample_app"]
+
+[tool.mypy]
+strict = true
+
+[tool.shipline.tests]
+coverage-fail-under = 80
+workers = {workers}
+durations = 3
+env = {{ APP_SECRET = "placeholder" }}
+{extra}
+"""
+
+CORE = '''\
+"""Arithmetic the sample app serves."""
+
+import os
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def secret() -> str:
+    return os.environ["APP_SECRET"]
+'''
+
+TESTS = {
+    "tests/test_core.py": """\
+        from sample_app.core import add, secret
+
+
+        def test_add() -> None:
+            assert add(2, 3) == 5
+
+
+        def test_secret_placeholder() -> None:
+            assert secret() == "placeholder"
+        """,
+    "tests/smoke/test_smoke.py": """\
+        import sample_app
+
+
+        def test_imports() -> None:
+            assert sample_app.__name__ == "sample_app"
+        """,
+    "tests/integration/test_flow.py": """\
+        from sample_app.core import add
+
+
+        def test_chain() -> None:
+            assert add(add(1, 1), 1) == 3
+        """,
+    "tests/database/test_db.py": """\
+        import sqlite3
+
+
+        def test_sqlite_roundtrip() -> None:
+            db = sqlite3.connect(":memory:")
+            db.execute("create table t (x int)")
+            db.execute("insert into t values (7)")
+            assert db.execute("select x from t").fetchone() == (7,)
+        """,
+    "tests/e2e/test_e2e.py": """\
+        import pytest
+
+
+        @pytest.mark.live
+        def test_against_deployed() -> None:
+            assert True
+
+
+        def test_offline_part() -> None:
+            assert 1 + 1 == 2
+        """,
+    "tests/test_security.py": """\
+        import pytest
+
+        from sample_app.core import secret
+
+
+        @pytest.mark.security
+        def test_secret_not_empty() -> None:
+            assert secret()
+        """,
+}
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def make_project(root: Path, *, workers: str = "0", extra: str = "") -> Path:
+    """A clean project that passes every session; tests plant one fault at a time."""
+    root.mkdir(parents=True, exist_ok=True)
+    write(root, "pyproject.toml", PYPROJECT.format(workers=workers, extra=extra))
+    write(root, "noxfile.py", "import shipline.nox\n\nshipline.nox.register()\n")
+    write(root, "src/sample_app/__init__.py", '"""The sample app."""\n')
+    write(root, "src/sample_app/core.py", CORE)
+    for relative, text in TESTS.items():
+        write(root, relative, text)
+    return root

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shipline.pytest_plugin import live_decision
+
+PYPROJECT = """
+[project]
+name = "demo"
+[tool.shipline.tests]
+env = {{ DEMO_SECRET = "placeholder", DEMO_REAL = "placeholder" }}
+{extra}
+"""
+
+TESTS = {
+    "tests/test_plain.py": "def test_plain():\n    pass\n",
+    "tests/test_marked.py": (
+        "import pytest\n\n@pytest.mark.smoke\ndef test_smoke():\n    pass\n\n"
+        "@pytest.mark.security\ndef test_sec():\n    pass\n"
+    ),
+    "tests/integration/test_dir.py": "def test_in_dir():\n    pass\n",
+    "tests/test_live.py": "import pytest\n\n@pytest.mark.live\ndef test_live():\n    pass\n",
+}
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    for name in ("DEMO_SECRET", "DEMO_REAL", "SHIPLINE_LIVE", "GITHUB_ACTIONS", "SHIPLINE_ACTIVE"):
+        monkeypatch.delenv(name, raising=False)  # restored after the in-process runs
+    pytester.makefile(".toml", pyproject=PYPROJECT.format(extra=""))
+    for path, text in TESTS.items():
+        target = pytester.path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return pytester
+
+
+def test_markers_registered_and_header_says_the_mode(project: pytest.Pytester) -> None:
+    result = project.runpytest("--markers")
+    for marker in ("smoke", "unit", "integration", "database", "e2e", "security", "live"):
+        result.stdout.fnmatch_lines([f"@pytest.mark.{marker}: *"])
+    header = project.runpytest("--collect-only", "-q", "--co")
+    assert header.ret == 0
+
+
+def test_unmarked_tests_fall_into_unit_and_directories_give_tiers(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest("--tier", "unit", "-v")
+    result.assert_outcomes(passed=1, skipped=1, deselected=3)  # the live test is unit too
+    result.stdout.fnmatch_lines(["*test_live.py::test_live SKIPPED*", "*test_plain.py::test_plain PASSED*"])
+    assert project.runpytest("--tier", "integration", "-v").parseoutcomes() == {
+        "passed": 1,
+        "deselected": 4,
+    }
+    # Plain -m works as well, because the plugin adds the markers it infers.
+    project.runpytest("-m", "unit").assert_outcomes(passed=1, skipped=1, deselected=3)
+    project.runpytest("-m", "smoke or security").assert_outcomes(passed=2, deselected=3)
+
+
+def test_strict_markers_reject_a_typo(project: pytest.Pytester) -> None:
+    project.makepyfile(test_typo="import pytest\n\n@pytest.mark.intgration\ndef test_x():\n    pass\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*Unknown pytest.mark.intgration - is this a typo?*"])
+
+
+def test_empty_tier_fails_with_a_clear_message(project: pytest.Pytester) -> None:
+    result = project.runpytest("--tier", "e2e")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(
+        [
+            "shipline: tier 'e2e' selected no tests: mark tests @pytest.mark.e2e, put them "
+            "under tests/e2e, or declare it optional ([tool.shipline.tiers.e2e] optional = true)"
+        ]
+    )
+
+
+def test_optional_empty_tier_passes(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".toml", pyproject=PYPROJECT.format(extra="[tool.shipline.tiers.e2e]\noptional = true")
+    )
+    result = project.runpytest("--tier", "e2e")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["shipline: tier 'e2e' has no tests; it is optional*"])
+
+
+def test_env_defaults_are_placeholders_that_never_override(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_REAL", "real-value")
+    project.makeconftest(
+        "import os\nSEEN = (os.environ['DEMO_SECRET'], os.environ['DEMO_REAL'])\n"
+        "def pytest_report_header():\n    return f'conftest saw {SEEN}'\n"
+    )
+    result = project.runpytest("--tier", "unit")
+    result.stdout.fnmatch_lines(["conftest saw ('placeholder', 'real-value')"])
+    assert os.environ["DEMO_REAL"] == "real-value"
+
+
+def test_live_tests_skip_locally_and_run_when_on(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = project.runpytest("-rs", "tests/test_live.py")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*live tests skipped (auto: local run*", "*live tests off (auto: local run*"]
+    )
+    project.runpytest("--live=on", "tests/test_live.py").assert_outcomes(passed=1)
+    monkeypatch.setenv("SHIPLINE_LIVE", "on")
+    project.runpytest("tests/test_live.py").assert_outcomes(passed=1)
+    monkeypatch.setenv("SHIPLINE_LIVE", "sometimes")
+    bad = project.runpytest_subprocess("tests/test_live.py")
+    assert bad.ret == 2
+    bad.stderr.fnmatch_lines(["shipline: error: SHIPLINE_LIVE='sometimes': expected one of*"])
+
+
+def test_config_error_is_one_line_exit_2(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".toml", pyproject='[tool.shipline.tests]\ncoverage-fail-under = "high"\n'
+    )
+    result = project.runpytest_subprocess()
+    assert result.ret == 2
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    result.stderr.fnmatch_lines(
+        [
+            "shipline: error: tool.shipline.tests.coverage-fail-under: expected a number "
+            'from 0 to 100, got "high"'
+        ]
+    )
+
+
+def test_inert_without_a_shipline_table(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject='[project]\nname = "other"\n')
+    pytester.makepyfile(test_a="import pytest\n\n@pytest.mark.whatever\ndef test_a():\n    pass\n")
+    result = pytester.runpytest("-W", "ignore::pytest.PytestUnknownMarkWarning")
+    result.assert_outcomes(passed=1)
+
+
+LIVE_CASES = [
+    ("on", {}, True, "on"),
+    ("off", {"GITHUB_ACTIONS": "true"}, False, "off"),
+    ("auto", {}, False, "auto: local run (use --live=on to run them)"),
+    (
+        "auto",
+        {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"},
+        True,
+        "auto: push to main",
+    ),
+    (
+        "auto",
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_REF": "refs/pull/7/merge",
+        },
+        False,
+        "auto: pull_request on refs/pull/7/merge",
+    ),
+    (
+        "auto",
+        {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/dev"},
+        False,
+        "auto: push on refs/heads/dev",
+    ),
+    (
+        "auto",
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "schedule",
+            "GITHUB_REF": "refs/heads/main",
+        },
+        True,
+        "auto: schedule to main",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mode", "env", "runs", "why"), LIVE_CASES)
+def test_live_decision(mode: str, env: dict[str, str], runs: bool, why: str) -> None:
+    assert live_decision(mode, env, "main") == (runs, why)
