@@ -125,3 +125,113 @@ def make_project(root: Path, *, workers: str = "0", extra: str = "") -> Path:
     for relative, text in TESTS.items():
         write(root, relative, text)
     return root
+
+
+ALEMBIC = {
+    "alembic.ini": """\
+        [alembic]
+        script_location = migrations
+
+        [loggers]
+        keys = root,alembic
+
+        [handlers]
+        keys = console
+
+        [formatters]
+        keys = generic
+
+        [logger_root]
+        level = WARNING
+        handlers = console
+
+        [logger_alembic]
+        level = INFO
+        handlers =
+        qualname = alembic
+
+        [handler_console]
+        class = StreamHandler
+        args = (sys.stderr,)
+        formatter = generic
+
+        [formatter_generic]
+        format = %(levelname)-5.5s [%(name)s] %(message)s
+        """,
+    "migrations/env.py": """\
+        import os
+        from logging.config import fileConfig
+
+        from alembic import context
+        from sqlalchemy import create_engine
+
+        from sample_app.models import metadata
+
+        fileConfig(context.config.config_file_name)
+        engine = create_engine(os.environ["DATABASE_URL"])
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+        """,
+    "migrations/script.py.mako": "",
+    "migrations/versions/0001_items.py": """\
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "0001"
+        down_revision = None
+
+
+        def upgrade() -> None:
+            op.create_table(
+                "items",
+                sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("name", sa.String(50), nullable=False),
+            )
+
+
+        def downgrade() -> None:
+            op.drop_table("items")
+        """,
+    "src/sample_app/models.py": """\
+        \"\"\"The tables, as the migrations must build them.\"\"\"
+
+        import sqlalchemy as sa
+
+        metadata = sa.MetaData()
+        items = sa.Table(
+            "items",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(50), nullable=False),
+        )
+        """,
+    "tests/database/test_db.py": """\
+        import os
+
+        import sqlalchemy as sa
+
+        from sample_app.models import items
+
+
+        def test_items_table_is_migrated() -> None:
+            engine = sa.create_engine(os.environ["DATABASE_URL"])
+            with engine.begin() as conn:
+                conn.execute(items.insert().values(name="x"))
+                assert conn.execute(sa.select(items.c.name)).scalars().all() == ["x"]
+        """,
+}
+
+
+def add_alembic(root: Path) -> Path:
+    """Turn a sample project into one whose database tier checks alembic migrations."""
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "dependencies = []",
+        'dependencies = ["sqlalchemy>=2", "alembic>=1.13", "psycopg[binary]>=3.1"]',
+    )
+    pyproject.write_text(text + '\n[tool.shipline.tiers.database]\nmigrations = "alembic"\n')
+    for relative, text in ALEMBIC.items():
+        write(root, relative, text)
+    return root

@@ -1,0 +1,862 @@
+"""Benchmark shipline's Nox sessions against running the same tools directly.
+
+Builds a sample project (5 modules of code, 20 test modules, 200 tests) in a
+temporary directory and measures, interleaving the variants within each round
+so machine noise hits both alike:
+
+1. ``warm-lint``: ``nox -R -s lint`` against the ruff commands nox prints, run
+   directly from ``.nox/lint/bin``. Reported: overhead = median(nox) - median(direct).
+2. ``warm-unit``: ``nox -R -s unit`` against the exact pytest command line nox
+   prints, run directly with ``.nox/unit/bin/pytest`` and the session's environment
+   (``SHIPLINE_ACTIVE=1``, ``VIRTUAL_ENV``, ``PATH``). Reported: overhead.
+3. ``cold-unit``: ``nox -s unit`` from no ``.nox`` directory with the default
+   ``uv|virtualenv`` backend against ``nox --force-venv-backend virtualenv -s unit``
+   (virtualenv + pip). Download caches are warm: each variant runs once, untimed,
+   first. Reported: ratio = median(virtualenv) / median(uv).
+
+Run it with the interpreter that has shipline and nox installed::
+
+    .venv/bin/python benchmarks/bench_sessions.py --json reports/bench.json
+
+``--quick`` is a fast sanity run (2 warm rounds, 1 cold round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+OVERHEAD_TARGET_S = 1.0
+"""Warm cases: nox may add at most this many seconds to the tools' own time."""
+SPEEDUP_TARGET = 3.0
+"""Cold case: the uv backend must be at least this many times faster than virtualenv."""
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NOX_PREFIX = "nox > "
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot go on; the message says why."""
+
+
+# --------------------------------------------------------------------------- #
+# The sample project
+# --------------------------------------------------------------------------- #
+
+PYPROJECT = Template(
+    """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample-app"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = []
+
+[project.optional-dependencies]
+dev = ["pytest>=8", "pytest-xdist>=3.6", "pytest-cov>=5"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/sample_app"]
+
+[tool.shipline.lint]
+paths = ["src", "tests", "noxfile.py"]
+
+[tool.shipline.tests]
+coverage-fail-under = 80
+workers = $workers
+dist = "$dist"
+durations = 5
+env = { APP_SECRET = "placeholder" }
+"""
+)
+
+NOXFILE = "import shipline.nox\n\nshipline.nox.register()\n"
+
+SOURCES: Mapping[str, str] = {
+    "__init__.py": '''\
+        """The sample app the shipline benchmark tests."""
+        ''',
+    "core.py": '''\
+        """Arithmetic the sample app serves."""
+
+        import os
+
+
+        def add(a: int, b: int) -> int:
+            return a + b
+
+
+        def clamp(value: int, low: int, high: int) -> int:
+            if low > high:
+                raise ValueError("low must not exceed high")
+            return max(low, min(value, high))
+
+
+        def secret() -> str:
+            return os.environ["APP_SECRET"]
+        ''',
+    "text.py": '''\
+        """Text helpers for titles, slugs and previews."""
+
+        import re
+        import unicodedata
+
+        _NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+        def slugify(title: str) -> str:
+            plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+            return _NOT_WORD.sub("-", plain.lower()).strip("-")
+
+
+        def truncate(text: str, width: int, ellipsis: str = "...") -> str:
+            if width < len(ellipsis):
+                raise ValueError("width is smaller than the ellipsis")
+            if len(text) <= width:
+                return text
+            return text[: width - len(ellipsis)].rstrip() + ellipsis
+
+
+        def word_counts(text: str) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for word in re.findall(r"[a-z']+", text.lower()):
+                counts[word] = counts.get(word, 0) + 1
+            return counts
+        ''',
+    "money.py": '''\
+        """Amounts of money in cents, parsed and formatted without floats."""
+
+        from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+
+        def parse_cents(amount: str) -> int:
+            try:
+                value = Decimal(amount.replace(",", "").strip())
+            except InvalidOperation:
+                raise ValueError(f"not an amount: {amount!r}") from None
+            return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+        def format_cents(cents: int, currency: str = "EUR") -> str:
+            sign = "-" if cents < 0 else ""
+            whole, part = divmod(abs(cents), 100)
+            return f"{sign}{whole:,}.{part:02d} {currency}"
+
+
+        def split_evenly(cents: int, parts: int) -> list[int]:
+            if parts <= 0:
+                raise ValueError("parts must be positive")
+            share, rest = divmod(cents, parts)
+            return [share + 1 if i < rest else share for i in range(parts)]
+
+
+        def discount(cents: int, percent: int) -> int:
+            if not 0 <= percent <= 100:
+                raise ValueError("percent must be from 0 to 100")
+            return cents - cents * percent // 100
+        ''',
+    "inventory.py": '''\
+        """A small stock ledger."""
+
+        from dataclasses import dataclass, field
+
+
+        class OutOfStockError(Exception):
+            """More items were taken than are in stock."""
+
+
+        @dataclass
+        class Inventory:
+            stock: dict[str, int] = field(default_factory=dict)
+
+            def add(self, sku: str, count: int = 1) -> int:
+                if count <= 0:
+                    raise ValueError("count must be positive")
+                self.stock[sku] = self.stock.get(sku, 0) + count
+                return self.stock[sku]
+
+            def take(self, sku: str, count: int = 1) -> int:
+                have = self.stock.get(sku, 0)
+                if count > have:
+                    raise OutOfStockError(f"{sku}: wanted {count}, have {have}")
+                left = have - count
+                if left:
+                    self.stock[sku] = left
+                else:
+                    del self.stock[sku]
+                return left
+
+            def total(self) -> int:
+                return sum(self.stock.values())
+        ''',
+    "parsing.py": '''\
+        """Parsers for the small formats the app reads from its settings."""
+
+
+        def parse_ranges(spec: str) -> list[int]:
+            """Expand `1-3,5` to [1, 2, 3, 5]."""
+            numbers: list[int] = []
+            for part in filter(None, (p.strip() for p in spec.split(","))):
+                if "-" in part:
+                    start, end = (int(x) for x in part.split("-", 1))
+                    if start > end:
+                        raise ValueError(f"backwards range: {part}")
+                    numbers.extend(range(start, end + 1))
+                else:
+                    numbers.append(int(part))
+            return numbers
+
+
+        def parse_settings(text: str) -> dict[str, str]:
+            settings: dict[str, str] = {}
+            for number, raw in enumerate(text.splitlines(), start=1):
+                line = raw.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                key, sep, value = line.partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(f"line {number}: expected KEY=value")
+                settings[key.strip().upper()] = value.strip()
+            return settings
+        ''',
+}
+
+TEST_MODULE = Template('''\
+"""Generated test module $k of the shipline benchmark's sample project."""
+
+import pytest
+
+from sample_app import core, money, text
+from sample_app.inventory import Inventory, OutOfStockError
+
+
+def test_add() -> None:
+    assert core.add($k, $k1) == $sum
+
+
+def test_clamp() -> None:
+    assert core.clamp($k, 3, 10) == $clamped
+    with pytest.raises(ValueError, match="low"):
+        core.clamp($k, 10, 3)
+
+
+def test_slug_and_truncate() -> None:
+    title = "Release $k of the Sample App"
+    assert text.slugify(title) == "release-$k-of-the-sample-app"
+    assert text.truncate(title, 12).endswith("...")
+    assert text.truncate(title, 80) == title
+
+
+def test_money_roundtrip() -> None:
+    cents = $cents
+    shown = money.format_cents(cents)
+    assert shown.endswith(" EUR")
+    assert money.parse_cents(shown.split()[0]) == cents
+    assert money.format_cents(-cents).startswith("-")
+
+
+def test_inventory() -> None:
+    stock = Inventory()
+    stock.add("sku-$k", $k2)
+    assert stock.take("sku-$k") == $k1
+    with pytest.raises(OutOfStockError):
+        stock.take("sku-$k", $k5)
+    assert stock.take("sku-$k", $k1) == 0
+    assert stock.total() == 0
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7])
+def test_split_evenly(parts: int) -> None:
+    shares = money.split_evenly($cents, parts)
+    assert len(shares) == parts
+    assert sum(shares) == $cents
+    assert max(shares) - min(shares) <= 1
+
+
+$extra''')
+
+EXTRA_TESTS: tuple[str, ...] = (
+    """\
+def test_secret() -> None:
+    assert core.secret() == "placeholder"
+""",
+    """\
+def test_ranges() -> None:
+    from sample_app import parsing
+
+    assert parsing.parse_ranges("1-3, $k,") == [1, 2, 3, $k]
+    with pytest.raises(ValueError, match="backwards"):
+        parsing.parse_ranges("5-1")
+""",
+    """\
+def test_settings() -> None:
+    from sample_app import parsing
+
+    parsed = parsing.parse_settings("name = app$k\\n# comment\\n\\nport=80$k\\n")
+    assert parsed == {"NAME": "app$k", "PORT": "80$k"}
+    with pytest.raises(ValueError, match="line 1"):
+        parsing.parse_settings("no equals sign")
+""",
+    """\
+def test_word_counts() -> None:
+    assert text.word_counts("a b A c $k") == {"a": 2, "b": 1, "c": 1}
+    with pytest.raises(ValueError, match="ellipsis"):
+        text.truncate("abc", 1)
+""",
+    """\
+def test_discount() -> None:
+    assert money.discount($cents, 0) == $cents
+    assert money.discount($cents, 100) == 0
+    with pytest.raises(ValueError, match="percent"):
+        money.discount($cents, 101)
+    with pytest.raises(ValueError, match="not an amount"):
+        money.parse_cents("twelve")
+    with pytest.raises(ValueError, match="positive"):
+        money.split_evenly(1, 0)
+""",
+)
+
+TEST_MODULES = 20
+TESTS_PER_MODULE = 10  # 5 plain + 1 parametrized x 4 + 1 rotating extra
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def make_project(root: Path, workers: str, dist: str) -> int:
+    """Write the sample project; returns how many tests it has."""
+    workers_toml = json.dumps(workers) if not workers.isdigit() else workers
+    write(root, "pyproject.toml", PYPROJECT.substitute(workers=workers_toml, dist=dist))
+    write(root, "noxfile.py", NOXFILE)
+    for name, source in SOURCES.items():
+        write(root, f"src/sample_app/{name}", textwrap.dedent(source))
+    for k in range(TEST_MODULES):
+        values = {
+            "k": k,
+            "k1": k + 1,
+            "k2": k + 2,
+            "k5": k + 5,
+            "sum": 2 * k + 1,
+            "clamped": min(max(k, 3), 10),
+            "cents": 123_457 * (k + 1),
+        }
+        extra = Template(EXTRA_TESTS[k % len(EXTRA_TESTS)]).substitute(values)
+        module = TEST_MODULE.substitute(values, extra=extra)
+        write(root, f"tests/test_generated_{k:02d}.py", module)
+    return TEST_MODULES * TESTS_PER_MODULE
+
+
+# --------------------------------------------------------------------------- #
+# Running and timing commands
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Command:
+    """One way of doing the work: command lines run in turn, their environment, a setup step."""
+
+    label: str
+    argvs: tuple[tuple[str, ...], ...]
+    env: Mapping[str, str]
+    prepare: Callable[[], None] | None = None
+    """Untimed, before every run (e.g. deleting `.nox` for a cold run)."""
+    expect: str | None = None
+    """Text the output must contain, to prove the run did what the case claims."""
+
+    def shown(self) -> str:
+        return " && ".join(shlex.join(argv) for argv in self.argvs)
+
+
+@dataclass
+class Samples:
+    label: str
+    command: str
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "command": self.command,
+            "median_s": round(self.median, 4),
+            "min_s": round(min(self.seconds), 4),
+            "max_s": round(max(self.seconds), 4),
+            "samples_s": [round(s, 4) for s in self.seconds],
+        }
+
+
+def _output_tail(result: subprocess.CompletedProcess[str], lines: int = 25) -> str:
+    text = ANSI.sub("", (result.stdout or "") + (result.stderr or ""))
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def timed_run(command: Command, cwd: Path) -> float:
+    """Run the command lines once; their wall time in seconds. A failure aborts the benchmark."""
+    if command.prepare is not None:
+        command.prepare()
+    env = dict(command.env)
+    results: list[subprocess.CompletedProcess[str]] = []
+    start = time.perf_counter()
+    for argv in command.argvs:
+        result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        results.append(result)
+        if result.returncode != 0:
+            break
+    elapsed = time.perf_counter() - start
+    for argv, result in zip(command.argvs, results, strict=False):
+        if result.returncode != 0:
+            raise BenchmarkError(
+                f"{command.label}: `{shlex.join(argv)}` exited with status {result.returncode} "
+                f"in {cwd}; the benchmark only measures passing runs. Last output:\n"
+                f"{_output_tail(result)}"
+            )
+    output = "".join(ANSI.sub("", r.stdout + r.stderr) for r in results)
+    if command.expect is not None and command.expect not in output:
+        raise BenchmarkError(
+            f"{command.label}: `{command.shown()}` passed but its output lacks "
+            f"{command.expect!r}, so it did not do what this case measures. Last output:\n"
+            f"{_output_tail(results[-1])}"
+        )
+    return elapsed
+
+
+def profiled_run(command: Command, cwd: Path) -> tuple[float, list[str], list[dict[str, Any]]]:
+    """An untimed warm-up run of nox that timestamps its log lines to split it into phases.
+
+    Returns the wall time, nox's log lines, and one phase per log line: the time from
+    that line to the next (the first phase, `nox start-up`, runs up to the first line).
+    """
+    if command.prepare is not None:
+        command.prepare()
+    (argv,) = command.argvs
+    start = time.perf_counter()
+    stamped: list[tuple[float, str]] = []
+    output: list[str] = []
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(command.env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = ANSI.sub("", raw.rstrip("\n"))
+            output.append(line)
+            if line.startswith(NOX_PREFIX):
+                stamped.append((time.perf_counter() - start, line[len(NOX_PREFIX) :]))
+        status = proc.wait()
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        tail = "\n".join(output[-25:])
+        raise BenchmarkError(
+            f"{command.label} (warm-up): `{command.shown()}` exited with status {status} "
+            f"in {cwd}. Last output:\n{tail}"
+        )
+    marks = [(0.0, "nox start-up (imports, noxfile, config)"), *stamped, (elapsed, "exit")]
+    phases = [
+        {"phase": what, "seconds": round(marks[i + 1][0] - at, 4)}
+        for i, (at, what) in enumerate(marks[:-1])
+    ]
+    return elapsed, [what for _, what in stamped], phases
+
+
+def measure(commands: Sequence[Command], cwd: Path, rounds: int) -> list[Samples]:
+    """Run every command once per round, alternating their order between rounds."""
+    samples = [Samples(c.label, c.shown()) for c in commands]
+    pairs = list(zip(commands, samples, strict=True))
+    for index in range(rounds):
+        order = pairs if index % 2 == 0 else pairs[::-1]
+        for command, sample in order:
+            sample.seconds.append(timed_run(command, cwd))
+        times = ", ".join(f"{s.label} {s.seconds[-1]:.2f}s" for s in samples)
+        print(f"  round {index + 1}/{rounds}: {times}", flush=True)
+    return samples
+
+
+# --------------------------------------------------------------------------- #
+# The cases
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class CaseResult:
+    case: str
+    description: str
+    metric: str
+    """`overhead_s` (first minus second median) or `speedup` (second over first median)."""
+    value: float
+    target: str
+    met: bool
+    variants: list[dict[str, Any]]
+    warmup_phases: dict[str, list[dict[str, Any]]]
+    notes: list[str] = field(default_factory=list)
+
+
+def nox_argv() -> tuple[str, ...]:
+    found = shutil.which("nox", path=str(Path(sys.executable).parent))
+    return (found,) if found else (sys.executable, "-m", "nox")
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NO_COLOR"] = "1"  # plain logs to parse; the same for every variant
+    env.pop("FORCE_COLOR", None)
+    return env
+
+
+def session_env(root: Path, session: str) -> dict[str, str]:
+    """The environment nox gives a session's commands: its venv first on PATH, and shipline's."""
+    venv = root / ".nox" / session
+    env = base_env()
+    for name in ("PYTHONHOME", "CONDA_PREFIX"):
+        env.pop(name, None)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+    env["SHIPLINE_ACTIVE"] = "1"
+    return env
+
+
+def printed_commands(lines: Sequence[str], tools: Sequence[str]) -> list[tuple[str, ...]]:
+    """The tool commands nox logged (`nox > ruff check src ...`), split back into argv."""
+    found = []
+    for line in lines:
+        argv = tuple(shlex.split(line)) if line.split(" ", 1)[0] in tools else ()
+        if argv:
+            found.append(argv)
+    return found
+
+
+def expected_commands(root: Path, session: str) -> list[tuple[str, ...]]:
+    """What shipline's catalogue says the session runs, to cross-check nox's log."""
+    from shipline import catalogue, config
+
+    cfg = config.load(root)
+    ctx = catalogue.Context(environ=dict(os.environ))
+    return [step.argv for step in catalogue.get(session).steps(cfg, ctx)]
+
+
+def direct_commands(
+    root: Path, session: str, lines: Sequence[str], tools: Sequence[str]
+) -> list[tuple[str, ...]]:
+    printed = printed_commands(lines, tools)
+    expected = expected_commands(root, session)
+    if printed != expected:
+        raise BenchmarkError(
+            f"nox -s {session} ran {printed}, but shipline's catalogue says {expected}"
+        )
+    bindir = root / ".nox" / session / "bin"
+    return [(str(bindir / argv[0]), *argv[1:]) for argv in printed]
+
+
+def warm_case(
+    root: Path, session: str, tools: Sequence[str], rounds: int, description: str
+) -> CaseResult:
+    nox = Command(f"nox -R -s {session}", ((*nox_argv(), "-R", "-s", session),), base_env())
+    _, lines, phases = profiled_run(nox, root)
+    argvs = direct_commands(root, session, lines, tools)
+    direct = Command(f"direct {session} tools", tuple(argvs), session_env(root, session))
+    # One untimed direct run too, so both variants start with warm file caches.
+    direct_time = timed_run(direct, root)
+    print(f"  warm-up done (direct {direct_time:.2f}s); commands: {direct.shown()}", flush=True)
+    nox_samples, direct_samples = measure([nox, direct], root, rounds)
+    overhead = nox_samples.median - direct_samples.median
+    return CaseResult(
+        case=f"warm-{session}",
+        description=description,
+        metric="overhead_s",
+        value=round(overhead, 4),
+        target=f"< {OVERHEAD_TARGET_S:g} s",
+        met=overhead < OVERHEAD_TARGET_S,
+        variants=[nox_samples.summary(), direct_samples.summary()],
+        warmup_phases={nox.label: phases},
+        notes=[
+            "direct commands are the ones nox printed, cross-checked against "
+            "shipline.catalogue, run from the session's venv with its environment"
+        ],
+    )
+
+
+def cold_case(root: Path, rounds: int) -> CaseResult:
+    def wipe() -> None:
+        shutil.rmtree(root / ".nox", ignore_errors=True)
+
+    uv = Command(
+        "nox -s unit (uv)",
+        ((*nox_argv(), "-s", "unit"),),
+        base_env(),
+        prepare=wipe,
+        expect="Creating virtual environment (uv)",
+    )
+    pip = Command(
+        "nox -s unit (virtualenv+pip)",
+        ((*nox_argv(), "--force-venv-backend", "virtualenv", "-s", "unit"),),
+        base_env(),
+        prepare=wipe,
+        expect="Creating virtual environment (virtualenv)",
+    )
+    phases: dict[str, list[dict[str, Any]]] = {}
+    for command in (uv, pip):
+        seconds, lines, phases[command.label] = profiled_run(command, root)
+        if command.expect and not any(command.expect in line for line in lines):
+            raise BenchmarkError(f"{command.label}: nox never logged {command.expect!r}: {lines}")
+        print(f"  warm-up (untimed, fills download caches) {command.label}: {seconds:.2f}s")
+    uv_samples, pip_samples = measure([uv, pip], root, rounds)
+    speedup = pip_samples.median / uv_samples.median
+    return CaseResult(
+        case="cold-unit",
+        description="`nox -s unit` from no .nox: uv backend vs virtualenv + pip",
+        metric="speedup",
+        value=round(speedup, 3),
+        target=f">= {SPEEDUP_TARGET:g}x",
+        met=speedup >= SPEEDUP_TARGET,
+        variants=[uv_samples.summary(), pip_samples.summary()],
+        warmup_phases=phases,
+        notes=[
+            ".nox is deleted (untimed) before every run",
+            "download/wheel caches are warm: one untimed run of each backend came first",
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Reporting
+# --------------------------------------------------------------------------- #
+
+
+def _version(argv: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    except OSError:
+        return "unknown"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else "unknown"
+
+
+def machine(root: Path) -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    venv_bin = Path(sys.executable).parent
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "nproc": affinity or os.cpu_count(),
+        "python": platform.python_version(),
+        "nox": _version([*nox_argv(), "--version"]),
+        "uv": _version([str(venv_bin / "uv"), "--version"]),
+        "ruff": _version([str(root / ".nox" / "lint" / "bin" / "ruff"), "--version"]),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def rows(results: Sequence[CaseResult]) -> list[list[str]]:
+    table = []
+    for result in results:
+        if result.metric == "overhead_s":
+            verdict = f"{result.value:+.3f} s overhead"
+        else:
+            verdict = f"{result.value:.2f}x faster with uv"
+        for index, variant in enumerate(result.variants):
+            first = index == 0
+            table.append(
+                [
+                    result.case if first else "",
+                    variant["label"],
+                    f"{variant['median_s']:.3f}",
+                    f"{variant['min_s']:.3f}",
+                    f"{variant['max_s']:.3f}",
+                    verdict if first else "",
+                    result.target if first else "",
+                    ("yes" if result.met else "NO") if first else "",
+                ]
+            )
+    return table
+
+
+HEADERS = ["case", "variant", "median s", "min s", "max s", "overhead / ratio", "target", "met"]
+
+
+def print_table(results: Sequence[CaseResult]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(r[i]) for r in [HEADERS, *rows(results)]) for i in range(len(HEADERS))]
+        for row in [HEADERS, *rows(results)]:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        return
+    table = Table(title="shipline session benchmark (medians of interleaved rounds)")
+    for header in HEADERS:
+        table.add_column(header, justify="right" if header.endswith(" s") else "left")
+    for row in rows(results):
+        table.add_row(*row)
+    Console().print(table)
+
+
+def markdown_table(results: Sequence[CaseResult]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    return "\n".join(lines) + "\n"
+
+
+def phase_report(results: Sequence[CaseResult]) -> str:
+    out = []
+    for result in results:
+        for label, phases in result.warmup_phases.items():
+            out.append(f"{result.case} warm-up, {label}:")
+            out += [f"  {p['seconds']:7.3f}s  {p['phase'][:110]}" for p in phases]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- #
+# Main
+# --------------------------------------------------------------------------- #
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--warm-rounds", type=int, default=7, help="rounds of the warm cases")
+    parser.add_argument("--cold-rounds", type=int, default=3, help="rounds of the cold case")
+    parser.add_argument(
+        "--quick", action="store_true", help="sanity run: 2 warm rounds and 1 cold round"
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        choices=("lint", "unit", "cold"),
+        default=["lint", "unit", "cold"],
+        help="which cases to run (default: all)",
+    )
+    parser.add_argument(
+        "--workers", default="auto", help='the sample\'s tests.workers: "auto" or a number'
+    )
+    parser.add_argument("--dist", default="loadfile", help="the sample's tests.dist")
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the results table as Markdown here")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="build the sample project here and keep it (default: a temp dir)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.warm_rounds, args.cold_rounds = 2, 1
+    if args.warm_rounds < 1 or args.cold_rounds < 1:
+        parser.error("rounds must be 1 or more")
+    if args.workers != "auto" and not args.workers.isdigit():
+        parser.error('--workers: expected "auto" or a number')
+    return args
+
+
+def run(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], list[CaseResult]]:
+    tests = make_project(root, args.workers, args.dist)
+    print(f"sample project: {root} ({tests} tests, workers={args.workers}, dist={args.dist})")
+    results: list[CaseResult] = []
+    if "lint" in args.cases:
+        print(f"warm lint: {args.warm_rounds} rounds", flush=True)
+        results.append(
+            warm_case(
+                root, "lint", ("ruff",), args.warm_rounds,
+                "`nox -R -s lint` vs the same `ruff check` and `ruff format --check` run directly",
+            )
+        )  # fmt: skip
+    if "unit" in args.cases:
+        print(f"warm unit: {args.warm_rounds} rounds", flush=True)
+        results.append(
+            warm_case(
+                root, "unit", ("pytest",), args.warm_rounds,
+                "`nox -R -s unit` vs the same pytest command line run with .nox/unit/bin/pytest",
+            )
+        )  # fmt: skip
+    info = machine(root)
+    if "cold" in args.cases:
+        print(
+            f"cold unit: {args.cold_rounds} rounds (after one untimed warm-up of each)", flush=True
+        )
+        results.append(cold_case(root, args.cold_rounds))
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return {
+        "machine": info,
+        "settings": {
+            "warm_rounds": args.warm_rounds,
+            "cold_rounds": args.cold_rounds,
+            "tests": tests,
+            "workers": args.workers,
+            "dist": args.dist,
+            "quick": args.quick,
+        },
+        "results": [asdict(r) for r in results],
+    }, results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import shipline.nox  # noqa: F401  # the sample's noxfile needs it
+    except ImportError as exc:
+        print(f"bench_sessions: error: run this with shipline's dev venv python: {exc}")
+        return 2
+    try:
+        if args.workdir is not None:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            report, results = run(args, args.workdir.resolve())
+        else:
+            with tempfile.TemporaryDirectory(prefix="shipline-bench-") as tmp:
+                report, results = run(args, Path(tmp))
+    except BenchmarkError as exc:
+        print(f"bench_sessions: error: {exc}", file=sys.stderr)
+        return 1
+    print()
+    print(phase_report(results))
+    print()
+    print_table(results)
+    for result in results:
+        status = "met" if result.met else "NOT met"
+        print(f"{result.case}: target {result.target} {status} ({result.metric} = {result.value})")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown_table(results))
+        print(f"table written to {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
