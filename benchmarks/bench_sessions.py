@@ -526,17 +526,31 @@ def nox_argv() -> tuple[str, ...]:
     return (found,) if found else (sys.executable, "-m", "nox")
 
 
-def base_env() -> dict[str, str]:
+def pycache_dir(root: Path) -> Path:
+    return root / ".nox" / ".pycache"
+
+
+def base_env(root: Path, bytecode: str) -> dict[str, str]:
+    """The environment of every measured command, whatever the variant.
+
+    `bytecode="inherit"` keeps this shell's PYTHONDONTWRITEBYTECODE as it is. `"write"`
+    drops it and sends every .pyc to a cache under `.nox` (PYTHONPYCACHEPREFIX), so that
+    Python caches bytecode as on a usual developer machine without writing outside the
+    sample project; a cold run deletes it along with `.nox`.
+    """
     env = dict(os.environ)
     env["NO_COLOR"] = "1"  # plain logs to parse; the same for every variant
     env.pop("FORCE_COLOR", None)
+    if bytecode == "write":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache_dir(root))
     return env
 
 
-def session_env(root: Path, session: str) -> dict[str, str]:
+def session_env(root: Path, session: str, base: Mapping[str, str]) -> dict[str, str]:
     """The environment nox gives a session's commands: its venv first on PATH, and shipline's."""
     venv = root / ".nox" / session
-    env = base_env()
+    env = dict(base)
     for name in ("PYTHONHOME", "CONDA_PREFIX"):
         env.pop(name, None)
     env["VIRTUAL_ENV"] = str(venv)
@@ -578,12 +592,17 @@ def direct_commands(
 
 
 def warm_case(
-    root: Path, session: str, tools: Sequence[str], rounds: int, description: str
+    root: Path,
+    session: str,
+    tools: Sequence[str],
+    rounds: int,
+    description: str,
+    base: Mapping[str, str],
 ) -> CaseResult:
-    nox = Command(f"nox -R -s {session}", ((*nox_argv(), "-R", "-s", session),), base_env())
+    nox = Command(f"nox -R -s {session}", ((*nox_argv(), "-R", "-s", session),), base)
     _, lines, phases = profiled_run(nox, root)
     argvs = direct_commands(root, session, lines, tools)
-    direct = Command(f"direct {session} tools", tuple(argvs), session_env(root, session))
+    direct = Command(f"direct {session} tools", tuple(argvs), session_env(root, session, base))
     # One untimed direct run too, so both variants start with warm file caches.
     direct_time = timed_run(direct, root)
     print(f"  warm-up done (direct {direct_time:.2f}s); commands: {direct.shown()}", flush=True)
@@ -605,21 +624,21 @@ def warm_case(
     )
 
 
-def cold_case(root: Path, rounds: int) -> CaseResult:
+def cold_case(root: Path, rounds: int, base: Mapping[str, str]) -> CaseResult:
     def wipe() -> None:
-        shutil.rmtree(root / ".nox", ignore_errors=True)
+        shutil.rmtree(root / ".nox", ignore_errors=True)  # with it any bytecode cache
 
     uv = Command(
         "nox -s unit (uv)",
         ((*nox_argv(), "-s", "unit"),),
-        base_env(),
+        base,
         prepare=wipe,
         expect="Creating virtual environment (uv)",
     )
     pip = Command(
         "nox -s unit (virtualenv+pip)",
         ((*nox_argv(), "--force-venv-backend", "virtualenv", "-s", "unit"),),
-        base_env(),
+        base,
         prepare=wipe,
         expect="Creating virtual environment (virtualenv)",
     )
@@ -631,6 +650,8 @@ def cold_case(root: Path, rounds: int) -> CaseResult:
         print(f"  warm-up (untimed, fills download caches) {command.label}: {seconds:.2f}s")
     uv_samples, pip_samples = measure([uv, pip], root, rounds)
     speedup = pip_samples.median / uv_samples.median
+    uv_setup, pip_setup = setup_seconds(phases[uv.label]), setup_seconds(phases[pip.label])
+    uv_tests, pip_tests = pytest_seconds(phases[uv.label]), pytest_seconds(phases[pip.label])
     return CaseResult(
         case="cold-unit",
         description="`nox -s unit` from no .nox: uv backend vs virtualenv + pip",
@@ -643,8 +664,25 @@ def cold_case(root: Path, rounds: int) -> CaseResult:
         notes=[
             ".nox is deleted (untimed) before every run",
             "download/wheel caches are warm: one untimed run of each backend came first",
+            f"in those profiled warm-up runs, venv creation + installs took {uv_setup:.2f} s "
+            f"with uv and {pip_setup:.2f} s with virtualenv+pip "
+            f"({pip_setup / uv_setup:.1f}x), and the pytest step {uv_tests:.2f} s and "
+            f"{pip_tests:.2f} s",
         ],
     )
+
+
+def setup_seconds(phases: Sequence[Mapping[str, Any]]) -> float:
+    """Time nox spent creating the venv and installing, from a profiled run's phases."""
+    return sum(
+        float(p["seconds"])
+        for p in phases
+        if p["phase"].startswith("Creating virtual environment") or " install " in p["phase"]
+    )
+
+
+def pytest_seconds(phases: Sequence[Mapping[str, Any]]) -> float:
+    return sum(float(p["seconds"]) for p in phases if p["phase"].startswith("pytest "))
 
 
 # --------------------------------------------------------------------------- #
@@ -660,7 +698,7 @@ def _version(argv: Sequence[str]) -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else "unknown"
 
 
-def machine(root: Path) -> dict[str, Any]:
+def machine() -> dict[str, Any]:
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -678,7 +716,7 @@ def machine(root: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "nox": _version([*nox_argv(), "--version"]),
         "uv": _version([str(venv_bin / "uv"), "--version"]),
-        "ruff": _version([str(root / ".nox" / "lint" / "bin" / "ruff"), "--version"]),
+        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -765,6 +803,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", default="auto", help='the sample\'s tests.workers: "auto" or a number'
     )
     parser.add_argument("--dist", default="loadfile", help="the sample's tests.dist")
+    parser.add_argument(
+        "--bytecode",
+        choices=("inherit", "write"),
+        default="inherit",
+        help="inherit: keep this shell's PYTHONDONTWRITEBYTECODE (default); write: let Python "
+        "cache bytecode, in a PYTHONPYCACHEPREFIX under the sample's .nox",
+    )
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the results table as Markdown here")
     parser.add_argument(
@@ -783,8 +828,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], list[CaseResult]]:
+    info = machine()
     tests = make_project(root, args.workers, args.dist)
+    base = base_env(root, args.bytecode)
     print(f"sample project: {root} ({tests} tests, workers={args.workers}, dist={args.dist})")
+    print(
+        f"bytecode: {args.bytecode} "
+        f"(PYTHONDONTWRITEBYTECODE={info['PYTHONDONTWRITEBYTECODE']!r} in this shell)"
+    )
     results: list[CaseResult] = []
     if "lint" in args.cases:
         print(f"warm lint: {args.warm_rounds} rounds", flush=True)
@@ -792,24 +843,25 @@ def run(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], list[Case
             warm_case(
                 root, "lint", ("ruff",), args.warm_rounds,
                 "`nox -R -s lint` vs the same `ruff check` and `ruff format --check` run directly",
+                base,
             )
         )  # fmt: skip
+        info["ruff"] = _version([str(root / ".nox/lint/bin/ruff"), "--version"])
     if "unit" in args.cases:
         print(f"warm unit: {args.warm_rounds} rounds", flush=True)
         results.append(
             warm_case(
                 root, "unit", ("pytest",), args.warm_rounds,
                 "`nox -R -s unit` vs the same pytest command line run with .nox/unit/bin/pytest",
+                base,
             )
         )  # fmt: skip
-    info = machine(root)
+        info["pytest"] = _version([str(root / ".nox/unit/bin/pytest"), "--version"])
     if "cold" in args.cases:
-        print(
-            f"cold unit: {args.cold_rounds} rounds (after one untimed warm-up of each)", flush=True
-        )
-        results.append(cold_case(root, args.cold_rounds))
+        print(f"cold unit: {args.cold_rounds} rounds after one untimed warm-up of each", flush=True)
+        results.append(cold_case(root, args.cold_rounds, base))
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    return {
+    report = {
         "machine": info,
         "settings": {
             "warm_rounds": args.warm_rounds,
@@ -817,10 +869,12 @@ def run(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], list[Case
             "tests": tests,
             "workers": args.workers,
             "dist": args.dist,
+            "bytecode": args.bytecode,
             "quick": args.quick,
         },
         "results": [asdict(r) for r in results],
-    }, results
+    }
+    return report, results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -847,6 +901,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for result in results:
         status = "met" if result.met else "NOT met"
         print(f"{result.case}: target {result.target} {status} ({result.metric} = {result.value})")
+        for note in result.notes:
+            print(f"  - {note}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -106,9 +106,7 @@ def parse_report(data: object) -> tuple[list[Finding], list[Skipped], int]:
     return findings, skipped, audited
 
 
-def judge(
-    data: object, ignores: Iterable[AuditIgnore], today: dt.date
-) -> Verdict:
+def judge(data: object, ignores: Iterable[AuditIgnore], today: dt.date) -> Verdict:
     findings, skipped, audited = parse_report(data)
     ignores = tuple(ignores)
     lapsed = expired(ignores, today)

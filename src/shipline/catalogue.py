@@ -109,33 +109,50 @@ def _type_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
 def _security_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     sec = config.security
     targets = _require_paths(sec.bandit_targets, "tool.shipline.security.bandit-targets")
-    bandit_config = ("-c", "pyproject.toml") if "bandit" in config.raw_pyproject.get("tool", {}) else ()
+    bandit_config = (
+        ("-c", "pyproject.toml") if "bandit" in config.raw_pyproject.get("tool", {}) else ()
+    )
     reports = config.reports("security")
     requirements = reports / "requirements.txt"
     audit_report = reports / "pip-audit.json"
     return (
         Run(
             (
-                "bandit", "-r", *targets, *bandit_config,
-                "--severity-level", sec.bandit_severity,
-                "--confidence-level", sec.bandit_confidence,
+                "bandit",
+                "-r",
+                *targets,
+                *bandit_config,
+                "--severity-level",
+                sec.bandit_severity,
+                "--confidence-level",
+                sec.bandit_confidence,
             ),
             f"bandit found issues of {sec.bandit_severity} severity or above",
         ),
+        # The security tests before the audit, which alone needs the network.
+        *_pytest_steps(config, config.tier("security"), ctx),
         Run(
             ("python", "-m", "shipline.audit", "freeze", str(requirements)),
             "could not list the installed dependencies for pip-audit",
         ),
         Run(
             (
-                "pip-audit", "--requirement", str(requirements), "--no-deps", "--disable-pip",
-                "--progress-spinner", "off", "--format", "json", "--output", str(audit_report),
+                "pip-audit",
+                "--requirement",
+                str(requirements),
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+                "--output",
+                str(audit_report),
             ),
             "pip-audit failed",
             success_codes=(0, 1),
             kind="pip-audit",
         ),
-        *_pytest_steps(config, config.tier("security"), ctx),
     )
 
 
@@ -169,10 +186,17 @@ def _pytest_steps(config: Config, tier: Tier, ctx: Context) -> tuple[Run, ...]:
             )
         env["DATABASE_URL"] = url
         steps += [
-            Run(("alembic", "upgrade", "head"), "alembic could not upgrade the test database to head",
-                env=MappingProxyType(dict(env))),
-            Run(("alembic", "check"), "alembic check found model changes with no migration "
-                "(run `alembic revision --autogenerate`)", env=MappingProxyType(dict(env))),
+            Run(
+                ("alembic", "upgrade", "head"),
+                "alembic could not upgrade the test database to head",
+                env=MappingProxyType(dict(env)),
+            ),
+            Run(
+                ("alembic", "check"),
+                "alembic check found model changes with no migration "
+                "(run `alembic revision --autogenerate`)",
+                env=MappingProxyType(dict(env)),
+            ),
         ]
     steps.append(
         Run(
@@ -218,7 +242,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="security",
-        description="bandit, pip-audit of the installed dependencies, and the security tests",
+        description="bandit, the security tests, and pip-audit of the installed dependencies",
         tools=lambda config: ("bandit", "pip-audit", *PYTEST_TOOLS),
         steps=_security_steps,
         installs_project=True,

@@ -150,7 +150,9 @@ class _Table:
             name = unknown[0]
             known = sorted(self.used)
             close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(known)}"
+            hint = (
+                f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(known)}"
+            )
             raise ConfigError(f"{self.key(name)}: unknown key; {hint}")
 
 
@@ -160,7 +162,9 @@ def _string(choices: Iterable[str] | None = None) -> Callable[[str, object], str
     def parse(path: str, value: object) -> str:
         if options is not None:
             if value not in options:
-                raise ConfigError(f"{path}: expected one of {', '.join(options)}, got {show(value)}")
+                raise ConfigError(
+                    f"{path}: expected one of {', '.join(options)}, got {show(value)}"
+                )
             return str(value)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{path}: expected a non-empty string, got {show(value)}")
@@ -226,7 +230,7 @@ def _backend(path: str, value: object) -> str:
 
 def _env(path: str, value: object) -> Mapping[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{path}: expected a table of NAME = \"value\", got {show(value)}")
+        raise ConfigError(f'{path}: expected a table of NAME = "value", got {show(value)}')
     env: dict[str, str] = {}
     for name, item in value.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -252,8 +256,7 @@ def _ignores(path: str, value: object) -> tuple[AuditIgnore, ...]:
         reason = table.get("reason", "", _string())
         if not reason:
             raise ConfigError(
-                f"{table.key('reason')}: required; say why {ident} is acceptable "
-                f'(reason = "...")'
+                f'{table.key("reason")}: required; say why {ident} is acceptable (reason = "...")'
             )
         until = table.get("until", None, _date)
         table.done()
@@ -339,9 +342,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
 
     optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     groups = data.get("dependency-groups", {})
-    extras = table.get(
-        "extras", tuple(g for g in DEFAULT_GROUPS if g in optional), _strings
-    )
+    extras = table.get("extras", tuple(g for g in DEFAULT_GROUPS if g in optional), _strings)
     for extra in extras:
         if extra not in optional:
             raise ConfigError(
@@ -386,7 +387,8 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     security_table.done()
 
     tests_table = table.sub("tests")
-    test_paths = tests_table.get("paths", ("tests",), _strings)
+    default_paths: tuple[str, ...] = ("tests",)
+    test_paths = tests_table.get("paths", default_paths, _strings)
     tests = TestsConfig(
         paths=test_paths,
         coverage_fail_under=tests_table.get("coverage-fail-under", 80.0, _percent),
@@ -404,10 +406,11 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     for name in TIERS:
         tier_table = tiers_table.sub(name)
         gate = tests.coverage_fail_under if name == "unit" else None
+        tier_paths: tuple[str, ...] = tuple(f"{p}/{name}" for p in test_paths)
         tiers[name] = Tier(
             name=name,
             marker=tier_table.get("marker", name, _marker),
-            paths=tier_table.get("paths", tuple(f"{p}/{name}" for p in test_paths), _strings),
+            paths=tier_table.get("paths", tier_paths, _strings),
             optional=tier_table.get("optional", False, _boolean),
             coverage_fail_under=tier_table.get("coverage-fail-under", gate, _percent),
             migrations=(
@@ -442,7 +445,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
 
 def _marker(path: str, value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
-        raise ConfigError(f"{path}: expected a marker name such as \"integration\", got {show(value)}")
+        raise ConfigError(
+            f'{path}: expected a marker name such as "integration", got {show(value)}'
+        )
     return value
 
 

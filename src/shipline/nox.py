@@ -10,7 +10,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -86,7 +86,7 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         session.log(f"pip-audit: {verdict.audited} dependencies audited, no open findings")
 
 
-def _session_function(check: Check, cfg: config.Config) -> object:
+def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session], None]:
     def run(session: nox.Session) -> None:
         ctx = Context(posargs=tuple(session.posargs), environ=dict(os.environ))
         try:
@@ -124,11 +124,10 @@ def register(*names: str, root: Path | None = None) -> None:
         fail(exc)
     for check in checks:
         nox.session(
-            _session_function(check, cfg),  # type: ignore[arg-type]
             name=check.name,
             python=list(cfg.python) if cfg.python else None,
             venv_backend=cfg.venv_backend,
-        )
+        )(_session_function(check, cfg))
 
 
 def registered(names: Sequence[str] = ()) -> tuple[str, ...]:

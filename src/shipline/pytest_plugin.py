@@ -43,9 +43,7 @@ def live_decision(mode: str, environ: Mapping[str, str], default_branch: str) ->
     return False, f"auto: {event or 'unknown event'} on {ref or 'unknown ref'}"
 
 
-def item_tiers(
-    config: Config, path: Path, markers: Iterable[str]
-) -> tuple[list[str], list[str]]:
+def item_tiers(config: Config, path: Path, markers: Iterable[str]) -> tuple[list[str], list[str]]:
     """A test's tiers, and the markers it must gain to carry them.
 
     Explicit tier markers and tier directories add up; a test with neither falls
@@ -100,7 +98,9 @@ def pytest_load_initial_conftests(
 ) -> None:
     forced = os.environ.get(ACTIVE_ENV) == "1" or early_config.known_args_namespace.tier
     try:
-        config = _load(early_config.rootpath, bool(forced))
+        # Not rootpath: pytest climbs to any ancestor with pytest settings, which
+        # for a nested project (a monorepo, an example) is someone else's.
+        config = _load(early_config.invocation_params.dir, bool(forced))
         if config is None:
             return
         mode = (
@@ -189,7 +189,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # an xdist worker: the controller reports for the whole run
     tier = cfg.tier(wanted)
     if tier.optional:
-        config.stash[_EMPTY] = f"shipline: tier {wanted!r} has no tests; it is optional, so this passes"
+        config.stash[_EMPTY] = (
+            f"shipline: tier {wanted!r} has no tests; it is optional, so this passes"
+        )
         session.exitstatus = pytest.ExitCode.OK
     else:
         config.stash[_EMPTY] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import Element  # nosec B405 - the type only; parsing is defusedxml
 
 from defusedxml import ElementTree
 
@@ -26,10 +27,17 @@ class TestCounts:
         return self.tests - self.failures - self.errors - self.skipped
 
 
-def junit_counts(path: Path, slowest: int = 5) -> TestCounts | None:
+def _root(path: Path) -> Element | None:
     if not path.is_file():
         return None
-    root = ElementTree.parse(path).getroot()
+    root: Element | None = ElementTree.parse(path).getroot()
+    return root
+
+
+def junit_counts(path: Path, slowest: int = 5) -> TestCounts | None:
+    root = _root(path)
+    if root is None:
+        return None
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
@@ -47,9 +55,9 @@ def junit_counts(path: Path, slowest: int = 5) -> TestCounts | None:
 
 def coverage_percent(path: Path) -> float | None:
     """Total coverage as coverage.py computes it for --cov-fail-under (lines and branches)."""
-    if not path.is_file():
+    root = _root(path)
+    if root is None:
         return None
-    root = ElementTree.parse(path).getroot()
     valid = int(root.get("lines-valid", "0")) + int(root.get("branches-valid", "0"))
     covered = int(root.get("lines-covered", "0")) + int(root.get("branches-covered", "0"))
     return 100.0 * covered / valid if valid else 100.0

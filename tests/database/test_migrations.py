@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support import postgres
 from support.run import nox
 from support.sample import add_alembic, make_project, write
@@ -34,9 +33,7 @@ def test_migrations_then_tests_against_real_postgres(tmp_path: Path, database_ur
     assert "1 passed" in result.output
 
 
-def test_model_change_without_migration_fails_the_check(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_model_change_without_migration_fails_the_check(tmp_path: Path, database_url: str) -> None:
     project = add_alembic(make_project(tmp_path / "app"))
     models = project / "src/sample_app/models.py"
     write(

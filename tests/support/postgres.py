@@ -48,12 +48,27 @@ def cluster(database: str = "app_test") -> Iterator[str]:
     try:
         pg(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
         pg(
-            str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "-o",
-            f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off", "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off",
+            "start",
         )
         try:
-            pg(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-               database)
+            pg(
+                str(bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                database,
+            )
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
         finally:
             pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")

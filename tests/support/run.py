@@ -10,9 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Variables of the surrounding run that would change what a session does.
-SCRUBBED = ("GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_REF", "SHIPLINE_ACTIVE", "SHIPLINE_LIVE",
-            "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "COV_CORE_SOURCE", "COV_CORE_CONFIG",
-            "COV_CORE_DATAFILE", "NOX_DEFAULT_VENV_BACKEND", "VIRTUAL_ENV")
+SCRUBBED = (
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_REF",
+    "SHIPLINE_ACTIVE",
+    "SHIPLINE_LIVE",
+    "PYTEST_ADDOPTS",
+    "PYTEST_XDIST_WORKER",
+    "COV_CORE_SOURCE",
+    "COV_CORE_CONFIG",
+    "COV_CORE_DATAFILE",
+    "NOX_DEFAULT_VENV_BACKEND",
+    "VIRTUAL_ENV",
+)
 
 
 @dataclass(frozen=True)
@@ -30,11 +41,18 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
-        timeout: float = 600) -> Result:
+def run(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> Result:
     done = subprocess.run(
-        list(argv), cwd=cwd, env=clean_env(env), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
+        list(argv),
+        cwd=cwd,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return Result(done.returncode, done.stdout)
 

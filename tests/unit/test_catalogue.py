@@ -24,7 +24,14 @@ def argvs(cfg: config.Config, name: str, ctx: Context | None = None) -> list[tup
 
 def test_catalogue_lists_every_session_once() -> None:
     assert catalogue.NAMES == (
-        "lint", "type", "security", "smoke", "unit", "integration", "database", "e2e"
+        "lint",
+        "type",
+        "security",
+        "smoke",
+        "unit",
+        "integration",
+        "database",
+        "e2e",
     )
     assert all(check.description for check in catalogue.CHECKS)
 
@@ -53,7 +60,9 @@ def test_tools_respect_the_projects_own_pins(tmp_path: Path) -> None:
     cfg = make(tmp_path)
     assert catalogue.tool_requirements(cfg, catalogue.get("lint")) == ("ruff==0.6.9",)
     assert catalogue.tool_requirements(cfg, catalogue.get("unit")) == (
-        "pytest>=8", "pytest-xdist>=3.6", "pytest-cov>=5"
+        "pytest>=8",
+        "pytest-xdist>=3.6",
+        "pytest-cov>=5",
     )
 
 
@@ -61,10 +70,21 @@ def test_unit_tier_has_the_coverage_gate_and_xdist(tmp_path: Path) -> None:
     cfg = make(tmp_path, "[tool.shipline.tests]\ncoverage-fail-under = 85\nworkers = 4\n")
     (unit,) = argvs(cfg, "unit", Context(posargs=("-k", "slow")))
     assert unit == (
-        "pytest", "--tier", "unit", "--junitxml=reports/unit/junit.xml",
-        "--cov=app", "--cov-report=term-missing:skip-covered",
-        "--cov-report=xml:reports/unit/coverage.xml", "--cov-fail-under=85",
-        "-n", "4", "--dist", "loadfile", "--durations=10", "-k", "slow",
+        "pytest",
+        "--tier",
+        "unit",
+        "--junitxml=reports/unit/junit.xml",
+        "--cov=app",
+        "--cov-report=term-missing:skip-covered",
+        "--cov-report=xml:reports/unit/coverage.xml",
+        "--cov-fail-under=85",
+        "-n",
+        "4",
+        "--dist",
+        "loadfile",
+        "--durations=10",
+        "-k",
+        "slow",
     )
     (integration,) = argvs(cfg, "integration")
     assert not any(a.startswith("--cov-fail-under") for a in integration)
@@ -73,7 +93,8 @@ def test_unit_tier_has_the_coverage_gate_and_xdist(tmp_path: Path) -> None:
 def test_workers_zero_turns_xdist_off_and_gates_are_per_tier(tmp_path: Path) -> None:
     cfg = make(
         tmp_path,
-        "[tool.shipline.tests]\nworkers = 0\n[tool.shipline.tiers.smoke]\ncoverage-fail-under = 30\n",
+        "[tool.shipline.tests]\nworkers = 0\n"
+        "[tool.shipline.tiers.smoke]\ncoverage-fail-under = 30\n",
     )
     (smoke,) = argvs(cfg, "smoke")
     assert "-n" not in smoke
@@ -83,13 +104,19 @@ def test_workers_zero_turns_xdist_off_and_gates_are_per_tier(tmp_path: Path) -> 
 def test_security_runs_bandit_audit_and_security_tests(tmp_path: Path) -> None:
     cfg = make(tmp_path, '[tool.shipline.security]\nbandit-severity = "high"\n')
     steps = catalogue.get("security").steps(cfg, Context())
-    assert [s.argv[0] for s in steps] == ["bandit", "python", "pip-audit", "pytest"]
+    assert [s.argv[0] for s in steps] == ["bandit", "pytest", "python", "pip-audit"]
     assert steps[0].argv == (
-        "bandit", "-r", "src/app", "--severity-level", "high", "--confidence-level", "low"
+        "bandit",
+        "-r",
+        "src/app",
+        "--severity-level",
+        "high",
+        "--confidence-level",
+        "low",
     )
-    assert steps[2].kind == "pip-audit"
-    assert steps[2].success_codes == (0, 1)
-    assert steps[3].argv[1:3] == ("--tier", "security")
+    assert steps[3].kind == "pip-audit"
+    assert steps[3].success_codes == (0, 1)
+    assert steps[1].argv[1:3] == ("--tier", "security")
 
 
 def test_database_migrations_need_a_database(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ BAD = [
         "tool.shipline.security.audit-ignore[0].by: unknown key",
     ),
     (
-        '[tool.shipline.tiers.intgration]\noptional = true',
+        "[tool.shipline.tiers.intgration]\noptional = true",
         "tool.shipline.tiers.intgration: unknown key; did you mean 'integration'?",
     ),
     (
@@ -242,5 +242,5 @@ def test_load_finds_pyproject_above_and_reports_malformed_toml(tmp_path: Path) -
 
 
 def test_load_without_pyproject(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no pyproject.toml found"):
+    with pytest.raises(ConfigError, match=r"no pyproject\.toml found"):
         config.load(tmp_path)

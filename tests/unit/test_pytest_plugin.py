@@ -50,7 +50,9 @@ def test_unmarked_tests_fall_into_unit_and_directories_give_tiers(
 ) -> None:
     result = project.runpytest("--tier", "unit", "-v")
     result.assert_outcomes(passed=1, skipped=1, deselected=3)  # the live test is unit too
-    result.stdout.fnmatch_lines(["*test_live.py::test_live SKIPPED*", "*test_plain.py::test_plain PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*test_live.py::test_live SKIPPED*", "*test_plain.py::test_plain PASSED*"]
+    )
     assert project.runpytest("--tier", "integration", "-v").parseoutcomes() == {
         "passed": 1,
         "deselected": 4,
@@ -61,7 +63,9 @@ def test_unmarked_tests_fall_into_unit_and_directories_give_tiers(
 
 
 def test_strict_markers_reject_a_typo(project: pytest.Pytester) -> None:
-    project.makepyfile(test_typo="import pytest\n\n@pytest.mark.intgration\ndef test_x():\n    pass\n")
+    project.makepyfile(
+        test_typo="import pytest\n\n@pytest.mark.intgration\ndef test_x():\n    pass\n"
+    )
     result = project.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*Unknown pytest.mark.intgration - is this a typo?*"])
@@ -118,9 +122,7 @@ def test_live_tests_skip_locally_and_run_when_on(
 
 
 def test_config_error_is_one_line_exit_2(project: pytest.Pytester) -> None:
-    project.makefile(
-        ".toml", pyproject='[tool.shipline.tests]\ncoverage-fail-under = "high"\n'
-    )
+    project.makefile(".toml", pyproject='[tool.shipline.tests]\ncoverage-fail-under = "high"\n')
     result = project.runpytest_subprocess()
     assert result.ret == 2
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
@@ -130,6 +132,24 @@ def test_config_error_is_one_line_exit_2(project: pytest.Pytester) -> None:
             'from 0 to 100, got "high"'
         ]
     )
+
+
+def test_nested_project_uses_its_own_config_not_the_rootdirs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INNER_TOKEN", raising=False)
+    pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\n[tool.shipline]\n")
+    inner = pytester.mkdir("inner")
+    (inner / "pyproject.toml").write_text(
+        '[tool.shipline.tests]\nenv = { INNER_TOKEN = "x" }\n'
+        '[tool.shipline.tiers.smoke]\npaths = ["checks"]\n'
+    )
+    (inner / "checks").mkdir()
+    (inner / "checks" / "test_s.py").write_text(
+        "import os\n\ndef test_s():\n    assert os.environ['INNER_TOKEN'] == 'x'\n"
+    )
+    monkeypatch.chdir(inner)
+    pytester.runpytest("--tier", "smoke").assert_outcomes(passed=1)
 
 
 def test_inert_without_a_shipline_table(pytester: pytest.Pytester) -> None:
