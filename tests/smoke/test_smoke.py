@@ -19,9 +19,7 @@ def test_version_matches_the_project() -> None:
 
 
 def test_own_noxfile_is_the_two_lines_and_lists_every_check() -> None:
-    assert (ROOT / "noxfile.py").read_text() == (
-        "import shipline.nox\n\nshipline.nox.register()\n"
-    )
+    assert (ROOT / "noxfile.py").read_text() == ("import shipline.nox\n\nshipline.nox.register()\n")
     listing = subprocess.run(
         [sys.executable, "-m", "nox", "-l"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout

@@ -201,3 +201,12 @@ LIVE_CASES = [
 @pytest.mark.parametrize(("mode", "env", "runs", "why"), LIVE_CASES)
 def test_live_decision(mode: str, env: dict[str, str], runs: bool, why: str) -> None:
     assert live_decision(mode, env, "main") == (runs, why)
+
+
+def test_plugin_constants_match_the_config_module() -> None:
+    # The plugin keeps copies so it can be imported before coverage starts.
+    from shipline import config, errors, pytest_plugin
+
+    assert pytest_plugin.TIERS == config.TIERS
+    assert pytest_plugin.LIVE_MODES == config.LIVE_MODES
+    assert pytest_plugin.USAGE_EXIT == errors.USAGE_EXIT
