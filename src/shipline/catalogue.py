@@ -23,6 +23,7 @@ TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
         "mypy": "mypy>=1.11",
         "pyright": "pyright>=1.1.380",
         "bandit": "bandit>=1.7.9",
+        "bandit[sarif]": "bandit[sarif]>=1.7.9",
         "pip-audit": "pip-audit>=2.7",
         "pytest": "pytest>=8",
         "pytest-xdist": "pytest-xdist>=3.6",
@@ -32,6 +33,7 @@ TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
 """Requirements used for a tool unless the project pins it in its own dev dependencies."""
 
 PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov")
+SARIF_ENV = "SHIPLINE_SARIF"
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,17 @@ class Context:
     posargs: tuple[str, ...] = ()
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def sarif(self) -> bool:
+        """SARIF for code scanning, asked for by the actions' `sarif: true` input."""
+        return self.environ.get(SARIF_ENV) == "true"
+
 
 @dataclass(frozen=True)
 class Check:
     name: str
     description: str
-    tools: Callable[[Config], tuple[str, ...]]
+    tools: Callable[[Config, Context], tuple[str, ...]]
     steps: Callable[[Config, Context], tuple[Run, ...]]
     installs_project: bool
     """Whether the project itself (with its dev extras) goes into the environment."""
@@ -71,7 +78,19 @@ class Check:
 def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     fmt = ("--output-format=github",) if in_github_actions(ctx.environ) else ()
     paths = config.lint.paths
+    sarif = Run(
+        (
+            "ruff",
+            "check",
+            "--exit-zero",
+            "--output-format=sarif",
+            f"--output-file={config.reports('lint', 'ruff.sarif')}",
+            *paths,
+        ),
+        "ruff could not write SARIF",
+    )
     return (
+        *((sarif,) if ctx.sarif else ()),
         Run(
             ("ruff", "check", *fmt, *paths, *ctx.posargs),
             "ruff check found lint errors (`ruff check --fix` fixes many)",
@@ -83,7 +102,7 @@ def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     )
 
 
-def _type_tools(config: Config) -> tuple[str, ...]:
+def _type_tools(config: Config, ctx: Context) -> tuple[str, ...]:
     return (config.type.checker,)
 
 
@@ -109,50 +128,40 @@ def _type_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
 def _security_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     sec = config.security
     targets = _require_paths(sec.bandit_targets, "tool.shipline.security.bandit-targets")
-    bandit_config = (
-        ("-c", "pyproject.toml") if "bandit" in config.raw_pyproject.get("tool", {}) else ()
-    )
+    uses_config = "bandit" in config.raw_pyproject.get("tool", {})
     reports = config.reports("security")
-    requirements = reports / "requirements.txt"
-    audit_report = reports / "pip-audit.json"
-    return (
+    bandit = (
+        *("bandit", "-r", *targets),
+        *(("-c", "pyproject.toml") if uses_config else ()),
+        *("--severity-level", sec.bandit_severity, "--confidence-level", sec.bandit_confidence),
+    )
+    sarif = (
         Run(
-            (
-                "bandit",
-                "-r",
-                *targets,
-                *bandit_config,
-                "--severity-level",
-                sec.bandit_severity,
-                "--confidence-level",
-                sec.bandit_confidence,
-            ),
+            (*bandit, "--exit-zero", "-f", "sarif", "-o", str(reports / "bandit.sarif")),
+            "bandit could not write SARIF",
+        ),
+    )
+    requirements = str(reports / "requirements.txt")
+    audit = (
+        *("pip-audit", "--requirement", requirements, "--no-deps", "--disable-pip"),
+        *("--progress-spinner", "off", "--format", "json"),
+        *("--output", str(reports / "pip-audit.json")),
+    )
+    return (
+        *(sarif if ctx.sarif else ()),
+        Run(
+            (*bandit, "-f", "json", "-o", str(reports / "bandit.json")),
             f"bandit found issues of {sec.bandit_severity} severity or above",
+            success_codes=(0, 1),
+            kind="bandit",
         ),
         # The security tests before the audit, which alone needs the network.
         *_pytest_steps(config, config.tier("security"), ctx),
         Run(
-            ("python", "-m", "shipline.audit", "freeze", str(requirements)),
+            ("python", "-m", "shipline.audit", "freeze", requirements),
             "could not list the installed dependencies for pip-audit",
         ),
-        Run(
-            (
-                "pip-audit",
-                "--requirement",
-                str(requirements),
-                "--no-deps",
-                "--disable-pip",
-                "--progress-spinner",
-                "off",
-                "--format",
-                "json",
-                "--output",
-                str(audit_report),
-            ),
-            "pip-audit failed",
-            success_codes=(0, 1),
-            kind="pip-audit",
-        ),
+        Run(audit, "pip-audit failed", success_codes=(0, 1), kind="pip-audit"),
     )
 
 
@@ -215,7 +224,7 @@ def _tier_check(name: str, description: str) -> Check:
     return Check(
         name=name,
         description=description,
-        tools=lambda config: PYTEST_TOOLS,
+        tools=lambda config, ctx: PYTEST_TOOLS,
         steps=steps,
         installs_project=True,
         needs_plugin=True,
@@ -227,7 +236,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         name="lint",
         description="ruff check and ruff format --check (GitHub annotations in Actions)",
-        tools=lambda config: ("ruff",),
+        tools=lambda config, ctx: ("ruff",),
         steps=_lint_steps,
         installs_project=False,
         needs_plugin=False,
@@ -243,7 +252,11 @@ CHECKS: tuple[Check, ...] = (
     Check(
         name="security",
         description="bandit, the security tests, and pip-audit of the installed dependencies",
-        tools=lambda config: ("bandit", "pip-audit", *PYTEST_TOOLS),
+        tools=lambda config, ctx: (
+            "bandit[sarif]" if ctx.sarif else "bandit",
+            "pip-audit",
+            *PYTEST_TOOLS,
+        ),
         steps=_security_steps,
         installs_project=True,
         needs_plugin=True,
@@ -294,10 +307,12 @@ def declared_requirements(config: Config) -> dict[str, str]:
     return {_requirement_name(r): r for r in found}
 
 
-def tool_requirements(config: Config, check: Check) -> tuple[str, ...]:
+def tool_requirements(config: Config, check: Check, ctx: Context | None = None) -> tuple[str, ...]:
     """Requirements for a check's tools: the project's pin if it has one, else our floor."""
     pinned = declared_requirements(config)
-    return tuple(pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config))
+    return tuple(
+        pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config, ctx or Context())
+    )
 
 
 def markdown_table() -> str:

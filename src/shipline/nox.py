@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, reports
+from shipline import audit, catalogue, config, reports, summary
 from shipline.catalogue import Check, Context, Run
 from shipline.errors import ShiplineError, fail
 
@@ -67,6 +67,8 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         if step.kind == "pytest":
             session.error(reports.pytest_failure(cfg, step))
         session.error(step.explain)
+    if step.kind == "bandit":
+        _judge_bandit(session, step)
     if step.kind == "pip-audit":
         report = Path(step.argv[step.argv.index("--output") + 1])
         try:
@@ -86,6 +88,28 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         session.log(f"pip-audit: {verdict.audited} dependencies audited, no open findings")
 
 
+def _judge_bandit(session: nox.Session, step: Run) -> None:
+    """Print bandit's findings as lines (annotations in Actions) and fail on any."""
+    found = summary.bandit_findings(Path(step.argv[step.argv.index("-o") + 1]))
+    github = config.in_github_actions()
+    for f in found:
+        print(f"{f.filename}:{f.line}: {f.test_id} [{f.severity}/{f.confidence}] {f.text}")
+        if github:
+            level = "error" if f.severity == "high" else "warning"
+            print(summary.annotation(level, f.filename, f.line, f"bandit {f.test_id}", f.text))
+    if found:
+        session.error(f"{step.explain}: {len(found)} found")
+    session.log("bandit: no findings")
+
+
+def _write_summary(check: Check, cfg: config.Config, failure: str | None) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(summary.markdown(check, cfg, failure, dt.date.today()))
+
+
 def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session], None]:
     def run(session: nox.Session) -> None:
         ctx = Context(posargs=tuple(session.posargs), environ=dict(os.environ))
@@ -95,7 +119,7 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
             session.error(str(exc))
         if check.needs_plugin:
             session.install("--no-deps", *shipline_requirement())
-        tools = catalogue.tool_requirements(cfg, check)
+        tools = catalogue.tool_requirements(cfg, check, ctx)
         if check.installs_project:
             session.install(*project_requirements(cfg), *tools)
         else:
@@ -103,8 +127,15 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
         for directory in {cfg.reports(check.tier or check.name)}:
             directory.mkdir(parents=True, exist_ok=True)
         session.env["SHIPLINE_ACTIVE"] = "1"
-        for step in steps:
-            _run_step(session, cfg, step)
+        failure: str | None = None
+        try:
+            for step in steps:
+                _run_step(session, cfg, step)
+        except BaseException as exc:  # nox ends a session by raising; say why, then re-raise
+            failure = str(exc) or type(exc).__name__
+            raise
+        finally:
+            _write_summary(check, cfg, failure)
 
     run.__doc__ = check.description
     run.__name__ = check.name.replace("-", "_")

@@ -106,17 +106,30 @@ def test_security_runs_bandit_audit_and_security_tests(tmp_path: Path) -> None:
     steps = catalogue.get("security").steps(cfg, Context())
     assert [s.argv[0] for s in steps] == ["bandit", "pytest", "python", "pip-audit"]
     assert steps[0].argv == (
-        "bandit",
-        "-r",
-        "src/app",
-        "--severity-level",
-        "high",
-        "--confidence-level",
-        "low",
+        *("bandit", "-r", "src/app", "--severity-level", "high", "--confidence-level", "low"),
+        *("-f", "json", "-o", "reports/security/bandit.json"),
     )
+    assert steps[0].kind == "bandit"
     assert steps[3].kind == "pip-audit"
     assert steps[3].success_codes == (0, 1)
     assert steps[1].argv[1:3] == ("--tier", "security")
+
+
+def test_sarif_is_written_only_when_asked(tmp_path: Path) -> None:
+    cfg = make(tmp_path)
+    asked = Context(environ={"SHIPLINE_SARIF": "true"})
+    lint = argvs(cfg, "lint", asked)
+    assert lint[0] == (
+        *("ruff", "check", "--exit-zero", "--output-format=sarif"),
+        *("--output-file=reports/lint/ruff.sarif", "."),
+    )
+    security = argvs(cfg, "security", asked)
+    assert security[0][-5:] == ("--exit-zero", "-f", "sarif", "-o", "reports/security/bandit.sarif")
+    assert catalogue.tool_requirements(cfg, catalogue.get("security"), asked)[0] == (
+        "bandit[sarif]>=1.7.9"
+    )
+    assert len(argvs(cfg, "lint")) == 2
+    assert catalogue.tool_requirements(cfg, catalogue.get("security"))[0] == "bandit>=1.7.9"
 
 
 def test_database_migrations_need_a_database(tmp_path: Path) -> None:
