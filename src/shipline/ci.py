@@ -1,0 +1,81 @@
+"""The one run step of every shipline action: `python -m shipline.ci ACTION`.
+
+Inputs arrive as environment variables set by the action's `env:` (never
+expanded into the script); this turns them into the same `nox -s SESSION -- ARGS`
+a developer types, then writes the action's outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from shipline import actions, config, reports
+from shipline.catalogue import SARIF_ENV, report_paths
+from shipline.errors import ShiplineError
+
+MATCHERS = Path(__file__).parent / "matchers"
+
+
+def session_for(action: actions.Action, environ: Mapping[str, str]) -> str:
+    """The session an action runs; for `test`, the tier input, checked against the tiers."""
+    if action.name != "test":
+        return action.sessions[0]
+    tier = environ.get("SHIPLINE_TIER", "").strip() or "unit"
+    if tier not in action.sessions:
+        raise ShiplineError(
+            f"unknown tier {tier!r} for shipline/actions/test; "
+            f"expected one of: {', '.join(action.sessions)}"
+        )
+    return tier
+
+
+def outputs(action: actions.Action, session: str, cfg: config.Config) -> dict[str, str]:
+    """The action's outputs, read from the reports the session wrote."""
+    if action.name == "test":
+        paths = report_paths(cfg, session)
+        percent = reports.coverage_percent(cfg.root / paths["coverage"])
+        return {
+            "junit": str(cfg.root / paths["junit"]),
+            "coverage": str(cfg.root / paths["coverage"]),
+            "coverage-percent": "" if percent is None else f"{percent:.2f}",
+        }
+    sarif = {"lint": ("lint", "ruff.sarif"), "security": ("security", "bandit.sarif")}
+    if action.name in sarif and os.environ.get(SARIF_ENV) == "true":
+        return {"sarif": str(cfg.root / cfg.reports(*sarif[action.name]))}
+    return {}
+
+
+def main(argv: list[str]) -> int:
+    by_name = {a.name: a for a in actions.check_actions()}
+    if len(argv) != 1 or argv[0] not in by_name:
+        print(f"usage: python -m shipline.ci {{{','.join(by_name)}}}", file=sys.stderr)
+        return 2
+    action = by_name[argv[0]]
+    try:
+        session = session_for(action, os.environ)
+        args = shlex.split(os.environ.get("SHIPLINE_ARGS", ""))
+        cfg = config.load(Path.cwd())
+    except (ShiplineError, ValueError) as exc:
+        print(f"::error title=shipline {action.name}::{exc}")
+        print(f"shipline: error: {exc}", file=sys.stderr)
+        return 2
+    if session == "type":
+        print(f"::add-matcher::{MATCHERS / 'mypy.json'}", flush=True)
+    command = ["nox", "-s", session, *(["--", *args] if args else [])]
+    print(f"shipline: {shlex.join(command)}", flush=True)
+    code = subprocess.run([sys.executable, "-m", *command], check=False).returncode
+    output_file = os.environ.get("GITHUB_OUTPUT")
+    if output_file:
+        with open(output_file, "a", encoding="utf-8") as handle:
+            for key, value in outputs(action, session, cfg).items():
+                handle.write(f"{key}={value}\n")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
