@@ -532,16 +532,23 @@ def nox_argv() -> tuple[str, ...]:
 
 
 def pycache_dir(root: Path) -> Path:
-    return root / ".nox" / ".pycache"
+    return root / ".pycache"
+
+
+def session_pycache(root: Path) -> Path:
+    """Where, under PYTHONPYCACHEPREFIX, the bytecode of the session venvs' files goes."""
+    return pycache_dir(root) / root.relative_to(root.anchor) / ".nox"
 
 
 def base_env(root: Path, bytecode: str) -> dict[str, str]:
     """The environment of every measured command, whatever the variant.
 
     `bytecode="inherit"` keeps this shell's PYTHONDONTWRITEBYTECODE as it is. `"write"`
-    drops it and sends every .pyc to a cache under `.nox` (PYTHONPYCACHEPREFIX), so that
-    Python caches bytecode as on a usual developer machine without writing outside the
-    sample project; a cold run deletes it along with `.nox`.
+    drops it and sends every .pyc to a cache in the sample project (PYTHONPYCACHEPREFIX),
+    so that Python caches bytecode as on a usual developer machine without writing
+    outside the sample project. A cold run deletes the part for `.nox` with `.nox`; nox's
+    own bytecode stays cached. Caveat: with a prefix Python ignores `__pycache__`, so the
+    bytecode pip compiles at install time goes unused and pip's venv compiles again.
     """
     env = dict(os.environ)
     env["NO_COLOR"] = "1"  # plain logs to parse; the same for every variant
@@ -635,7 +642,8 @@ def warm_case(
 
 def cold_case(root: Path, rounds: int, base: Mapping[str, str]) -> CaseResult:
     def wipe() -> None:
-        shutil.rmtree(root / ".nox", ignore_errors=True)  # with it any bytecode cache
+        shutil.rmtree(root / ".nox", ignore_errors=True)
+        shutil.rmtree(session_pycache(root), ignore_errors=True)
 
     uv = Command(
         "nox -s unit (uv)",
@@ -821,7 +829,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=("inherit", "write"),
         default="inherit",
         help="inherit: keep this shell's PYTHONDONTWRITEBYTECODE (default); write: let Python "
-        "cache bytecode, in a PYTHONPYCACHEPREFIX under the sample's .nox",
+        "cache bytecode, in a PYTHONPYCACHEPREFIX inside the sample project",
     )
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the results table as Markdown here")
@@ -903,7 +911,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report, results = run(args, args.workdir.resolve())
         else:
             with tempfile.TemporaryDirectory(prefix="shipline-bench-") as tmp:
-                report, results = run(args, Path(tmp))
+                report, results = run(args, Path(tmp).resolve())
     except BenchmarkError as exc:
         print(f"bench_sessions: error: {exc}", file=sys.stderr)
         return 1

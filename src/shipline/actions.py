@@ -65,6 +65,9 @@ SARIF_INPUT = Input(
 )
 
 
+SARIF_OUTPUT = Output("sarif", "Path of the SARIF file, when sarif is true")
+
+
 def action_name(check: catalogue.Check) -> str:
     return "test" if check.tier in SESSION_TIERS else check.name
 
@@ -84,8 +87,12 @@ def check_actions() -> tuple[Action, ...]:
                 "`nox -s <tier>` with coverage gate, xdist and reports",
                 sessions=tiers,
                 inputs=(
-                    Input("tier", f"The tier to run: one of {', '.join(tiers)}", "unit",
-                          "SHIPLINE_TIER"),
+                    Input(
+                        "tier",
+                        f"The tier to run: one of {', '.join(tiers)}",
+                        "unit",
+                        "SHIPLINE_TIER",
+                    ),
                     *COMMON_INPUTS,
                 ),
                 outputs=(
@@ -101,7 +108,7 @@ def check_actions() -> tuple[Action, ...]:
             description=f"shipline {name}: {check.description} (`nox -s {name}`)",
             sessions=(check.name,),
             inputs=(*COMMON_INPUTS, *((SARIF_INPUT,) if sarif else ())),
-            outputs=(Output("sarif", "Path of the SARIF file, when sarif is true"),) if sarif else (),
+            outputs=(SARIF_OUTPUT,) if sarif else (),
         )
     return tuple(actions.values())
 
@@ -127,7 +134,7 @@ outputs:
 {%- for output in action.outputs %}
   {{ output.name }}:
     description: "{{ output.description }}"
-    value: ${{ '{{' }} steps.run.outputs.{{ output.name }} {{ '}}' }}
+    value: {{ expr("steps.run.outputs." + output.name) }}
 {%- endfor %}
 {%- endif %}
 runs:
@@ -136,40 +143,55 @@ runs:
     - name: "Set up Python"
       uses: {{ pinned["setup-python"] }}
       with:
-        python-version: ${{ '{{' }} inputs.python-version {{ '}}' }}
+        python-version: {{ expr("inputs.python-version") }}
     - name: "Cache pip and uv downloads"
       uses: {{ pinned["cache"] }}
       with:
         path: |
           ~/.cache/pip
           ~/.cache/uv
-        key: shipline-{{ action.name }}-${{ '{{' }} runner.os {{ '}}' }}-py${{ '{{' }} inputs.python-version {{ '}}' }}-${{ '{{' }} hashFiles(format('{0}/uv.lock', inputs.working-directory), format('{0}/pyproject.toml', inputs.working-directory)) {{ '}}' }}
+        key: {{ cache_prefix }}{{ expr(lock_hash) }}
         restore-keys: |
-          shipline-{{ action.name }}-${{ '{{' }} runner.os {{ '}}' }}-py${{ '{{' }} inputs.python-version {{ '}}' }}-
+          {{ cache_prefix }}
     - name: "Install shipline from this action's own checkout"
       shell: bash
       env:
-        SHIPLINE_SOURCE: ${{ '{{' }} github.action_path {{ '}}' }}/../..
+        SHIPLINE_SOURCE: {{ expr("github.action_path") }}/../..
       run: python -m pip install --disable-pip-version-check --quiet "$SHIPLINE_SOURCE"
     - name: "nox -s {{ session_label }}"
       id: run
       shell: bash
-      working-directory: ${{ '{{' }} inputs.working-directory {{ '}}' }}
+      working-directory: {{ expr("inputs.working-directory") }}
       env:
 {%- for input in action.inputs if input.env %}
-        {{ input.env }}: ${{ '{{' }} inputs.{{ input.name }} {{ '}}' }}
+        {{ input.env }}: {{ expr("inputs." + input.name) }}
 {%- endfor %}
       run: python -m shipline.ci {{ action.name }}
 """
 
+LOCK_HASH = (
+    "hashFiles(format('{0}/uv.lock', inputs.working-directory), "
+    "format('{0}/pyproject.toml', inputs.working-directory))"
+)
+
+
+def expr(expression: str) -> str:
+    """A GitHub Actions expression, for `with:`, `env:` and outputs, never `run:`."""
+    return "${{ " + expression + " }}"
+
 
 def render(action: Action) -> str:
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True)  # noqa: S701 - YAML
-    label = "<tier>" if action.name == "test" else action.sessions[0]
-    sessions = ", ".join(f"nox -s {s}" for s in action.sessions)
+    prefix = f"shipline-{action.name}-{expr('runner.os')}-py{expr('inputs.python-version')}-"
     return env.from_string(TEMPLATE).render(
-        action=action, pinned=PINNED, regenerate=REGENERATE, session_label=label,
-        sessions=sessions,
+        action=action,
+        pinned=PINNED,
+        regenerate=REGENERATE,
+        session_label="<tier>" if action.name == "test" else action.sessions[0],
+        sessions=", ".join(f"nox -s {s}" for s in action.sessions),
+        expr=expr,
+        cache_prefix=prefix,
+        lock_hash=LOCK_HASH,
     )
 
 
@@ -194,9 +216,11 @@ def problems(root: Path, actions: tuple[Action, ...] | None = None) -> list[str]
             found.append(f"{path} is out of date with the catalogue; run `{REGENERATE}`")
     known = {action.name for action in actions}
     for directory in sorted((root / "actions").glob("*/")):
-        if directory.is_dir() and directory.name not in known and (
-            directory / "action.yml"
-        ).exists():
+        if (
+            directory.is_dir()
+            and directory.name not in known
+            and (directory / "action.yml").exists()
+        ):
             found.append(
                 f"actions/{directory.name} has no session in the catalogue; remove it, "
                 "or add its check to the catalogue"

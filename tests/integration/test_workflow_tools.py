@@ -1,0 +1,122 @@
+"""zizmor and GitHub's schemas over the actions and workflow templates, for real.
+
+Each tool is also shown a planted fault, so these checks are known to be able to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from support.run import run
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+ACTION_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "actions").glob("*/action.yml"))
+WORKFLOW_FILES = sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "templates" / "workflows").glob("*.yml")
+)
+
+
+def zizmor(cwd: Path, *paths: str) -> tuple[int, list[object], str]:
+    # Files are named one by one: given a directory, zizmor only collects
+    # workflows under .github/workflows and would skip the templates silently.
+    result = run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--config",
+            str(ROOT / "zizmor.yml"),
+            "--persona",
+            "auditor",
+            "--format",
+            "json",
+            *paths,
+        ],
+        cwd=cwd,
+    )
+    stdout = result.output[result.output.index("[") :] if "[" in result.output else "[]"
+    findings: list[object] = json.loads(stdout[: stdout.rindex("]") + 1])
+    return result.code, findings, result.output
+
+
+def test_zizmor_finds_nothing_in_actions_and_templates() -> None:
+    assert len(ACTION_FILES) >= 4
+    assert WORKFLOW_FILES == ["templates/workflows/cd.yml", "templates/workflows/ci.yml"]
+    code, findings, output = zizmor(ROOT, *ACTION_FILES, *WORKFLOW_FILES)
+    assert (code, findings) == (0, []), output
+    for path in (*ACTION_FILES, *WORKFLOW_FILES):
+        assert f"completed {path}" in output
+
+
+def test_zizmor_catches_an_input_expanded_inside_run(tmp_path: Path) -> None:
+    bad = tmp_path / "action.yml"
+    text = (ROOT / "actions/test/action.yml").read_text()
+    bad.write_text(
+        text.replace("run: python -m shipline.ci test", 'run: echo "${{ inputs.args }}"')
+    )
+    code, findings, output = zizmor(tmp_path, "action.yml")
+    assert code != 0, output
+    assert any("template-injection" in json.dumps(f) for f in findings), output
+
+
+def test_zizmor_catches_an_unpinned_third_party_action(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "templates/workflows/ci.yml", tmp_path / "ci.yml")
+    path = tmp_path / "ci.yml"
+    path.write_text(
+        path.read_text().replace(
+            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2",
+            "actions/checkout@v4",
+            1,
+        )
+    )
+    code, findings, output = zizmor(tmp_path, "ci.yml")
+    assert code != 0
+    assert any("unpinned-uses" in json.dumps(f) for f in findings), output
+
+
+def check_jsonschema(schema: str, *paths: str, cwd: Path = ROOT) -> tuple[int, str]:
+    result = run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, *paths], cwd=cwd)
+    return result.code, result.output
+
+
+def test_github_schemas_accept_every_action_and_workflow() -> None:
+    assert check_jsonschema("vendor.github-actions", *ACTION_FILES) == (
+        0,
+        "ok -- validation done\n",
+    )
+    assert check_jsonschema("vendor.github-workflows", *WORKFLOW_FILES) == (
+        0,
+        "ok -- validation done\n",
+    )
+
+
+def test_github_schema_rejects_a_broken_action(tmp_path: Path) -> None:
+    bad = tmp_path / "action.yml"
+    bad.write_text(
+        (ROOT / "actions/lint/action.yml").read_text().replace('using: "composite"', "using: bash")
+    )
+    code, output = check_jsonschema("vendor.github-actions", str(bad), cwd=tmp_path)
+    assert code == 1, output
+    assert "Schema validation errors were encountered" in output
+
+
+def test_invoke_actions_check_passes_here_and_names_a_stale_file(tmp_path: Path) -> None:
+    ok = run([sys.executable, "-m", "invoke", "actions", "--check"], cwd=ROOT)
+    assert ok.code == 0, ok
+    assert "shipline: actions mirror the catalogue (4)" in ok.output
+    shutil.copytree(ROOT / "actions", tmp_path / "actions")
+    shutil.copy(ROOT / "tasks.py", tmp_path / "tasks.py")
+    stale = tmp_path / "actions/security/action.yml"
+    stale.write_text(stale.read_text().replace('default: "false"', 'default: "true"'))
+    result = run([sys.executable, "-m", "invoke", "actions", "--check"], cwd=tmp_path)
+    assert result.code == 1
+    assert result.output.strip() == (
+        "shipline: error: actions/security/action.yml is out of date with the catalogue; "
+        "run `invoke actions`"
+    )
+    fixed = run([sys.executable, "-m", "invoke", "actions"], cwd=tmp_path)
+    assert fixed.output.strip() == "wrote actions/security/action.yml"
+    assert run([sys.executable, "-m", "invoke", "actions", "--check"], cwd=tmp_path).code == 0

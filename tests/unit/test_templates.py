@@ -1,0 +1,62 @@
+"""The workflow templates: shape, least privilege, pinned third-party actions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipline import actions
+
+WORKFLOWS = Path(__file__).parents[2] / "templates" / "workflows"
+SHA = re.compile(r"@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return data
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "cd.yml"])
+def test_least_privilege_and_pinning(name: str) -> None:
+    workflow = load(name)
+    assert workflow["permissions"] == {}
+    for job_name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{name}: job {job_name} declares no permissions"
+        for step in job["steps"]:
+            uses = step.get("uses", "")
+            if uses.startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            if uses and not uses.startswith("shipline/shipline/actions/"):
+                assert SHA.search(uses), f"{name}: {uses} is not pinned to a commit SHA"
+            assert "${{" not in step.get("run", "")
+
+
+def test_ci_runs_fast_checks_first_then_tiers_in_parallel() -> None:
+    jobs = load("ci.yml")["jobs"]
+    assert set(jobs) == {"lint", "type", "security", "smoke", "tests"}
+    assert jobs["tests"]["needs"] == ["lint", "type", "security", "smoke"]
+    assert jobs["tests"]["strategy"]["matrix"]["tier"] == ["unit", "integration", "database"]
+    on = load("ci.yml")[True]  # YAML 1.1 reads the key `on` as true
+    assert set(on) == {"pull_request", "push"}
+
+
+def test_cd_orders_checks_build_deploy_smoke_live() -> None:
+    workflow = load("cd.yml")
+    jobs = workflow["jobs"]
+    assert jobs["build-and-push"]["needs"] == ["checks", "tests"]
+    assert jobs["deploy"]["needs"] == ["build-and-push"]
+    assert jobs["live-integration"]["needs"] == ["deploy"]
+    assert jobs["build-and-push"]["permissions"]["packages"] == "write"
+    used = {
+        step["uses"].split("@")[0].rsplit("/", 1)[-1]
+        for job in jobs.values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("shipline/shipline/actions/")
+    }
+    planned = {"build", "push", "deploy", "smoke"}
+    assert used == {a.name for a in actions.check_actions()} | planned
+    assert workflow[True]["push"]["tags"] == ["v*.*.*"]
