@@ -102,9 +102,8 @@ def run_action(
     for step in spec["runs"]["steps"]:
         if "uses" in step:
             uses = step["uses"]
-            with_ = {k: evaluate.text(v) for k, v in step.get("with", {}).items()}
             if uses.startswith("actions/setup-python@"):
-                wanted = with_["python-version"]
+                wanted = evaluate.text(step["with"]["python-version"])
                 here = f"{sys.version_info.major}.{sys.version_info.minor}"
                 assert wanted == here, f"harness python is {here}, action asked for {wanted}"
             elif not uses.startswith("actions/cache@"):
