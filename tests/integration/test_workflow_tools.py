@@ -51,6 +51,21 @@ def test_zizmor_finds_nothing_in_actions_and_templates() -> None:
         assert f"completed {path}" in output
 
 
+def test_zizmor_finds_nothing_in_shiplines_own_workflow() -> None:
+    result = run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--config",
+            str(ROOT / "zizmor.yml"),
+            ".github/workflows/ci.yml",
+        ],
+        cwd=ROOT,
+    )
+    assert result.code == 0, result
+    assert "No findings to report" in result.output
+
+
 def test_zizmor_catches_an_input_expanded_inside_run(tmp_path: Path) -> None:
     bad = tmp_path / "action.yml"
     text = (ROOT / "actions/test/action.yml").read_text()
