@@ -51,7 +51,7 @@ def test_security_fails_loudly_when_the_audit_service_is_unreachable(
     project = make_project(tmp_path / "app")
     result = nox(project, "-s", "security")
     assert result.code != 0, result
-    assert "No issues identified." in result.output  # bandit ran and passed first
+    assert "bandit: no findings" in result.output  # bandit ran and passed first
     assert "pip-audit could not audit" in result.output, result
     assert "is the vulnerability service reachable?" in result.output
     assert "Session security aborted: pip-audit could not audit" in result.output
