@@ -19,9 +19,10 @@ Run it with the interpreter that has shipline and nox installed::
     .venv/bin/python benchmarks/bench_sessions.py --json reports/bench.json
 
 Each case also reports the comparison made within each round (nox minus direct, or
-virtualenv over uv, per round) and the median of those: on a busy machine it is
-less noisy than comparing the two medians. ``--quick`` is a fast sanity run
-(2 warm rounds, 1 cold round).
+virtualenv over uv, per round) and the median of those, and the same comparison of
+CPU time (user + system of every process the command started): on a busy machine
+both are steadier than comparing the two wall-time medians. ``--quick`` is a fast
+sanity run (2 warm rounds, 1 cold round).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import statistics
@@ -398,10 +400,15 @@ class Samples:
     label: str
     command: str
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -411,6 +418,8 @@ class Samples:
             "min_s": round(min(self.seconds), 4),
             "max_s": round(max(self.seconds), 4),
             "samples_s": [round(s, 4) for s in self.seconds],
+            "cpu_median_s": round(self.cpu_median, 4),
+            "cpu_samples_s": [round(s, 4) for s in self.cpu_seconds],
         }
 
 
@@ -419,12 +428,23 @@ def _output_tail(result: subprocess.CompletedProcess[str], lines: int = 25) -> s
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def timed_run(command: Command, cwd: Path) -> float:
-    """Run the command lines once; their wall time in seconds. A failure aborts the benchmark."""
+def children_cpu() -> float:
+    """User + system CPU seconds of all finished child processes (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: Command, cwd: Path) -> tuple[float, float]:
+    """Run the command lines once: wall and CPU seconds. A failure aborts the benchmark.
+
+    The CPU time (of the command and every process under it) barely moves when other
+    work competes for the cores, so it shows the real extra work when wall time is noisy.
+    """
     if command.prepare is not None:
         command.prepare()
     env = dict(command.env)
     results: list[subprocess.CompletedProcess[str]] = []
+    cpu_start = children_cpu()
     start = time.perf_counter()
     for argv in command.argvs:
         result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -432,6 +452,7 @@ def timed_run(command: Command, cwd: Path) -> float:
         if result.returncode != 0:
             break
     elapsed = time.perf_counter() - start
+    cpu = children_cpu() - cpu_start
     for argv, result in zip(command.argvs, results, strict=False):
         if result.returncode != 0:
             raise BenchmarkError(
@@ -446,7 +467,7 @@ def timed_run(command: Command, cwd: Path) -> float:
             f"{command.expect!r}, so it did not do what this case measures. Last output:\n"
             f"{_output_tail(results[-1])}"
         )
-    return elapsed
+    return elapsed, cpu
 
 
 def profiled_run(command: Command, cwd: Path) -> tuple[float, list[str], list[dict[str, Any]]]:
@@ -499,7 +520,9 @@ def measure(commands: Sequence[Command], cwd: Path, rounds: int) -> list[Samples
     for index in range(rounds):
         order = pairs if index % 2 == 0 else pairs[::-1]
         for command, sample in order:
-            sample.seconds.append(timed_run(command, cwd))
+            wall, cpu = timed_run(command, cwd)
+            sample.seconds.append(wall)
+            sample.cpu_seconds.append(cpu)
         times = ", ".join(f"{s.label} {s.seconds[-1]:.2f}s" for s in samples)
         print(f"  round {index + 1}/{rounds}: {times}", flush=True)
     return samples
@@ -519,6 +542,8 @@ class CaseResult:
     value: float
     paired: float
     """The same comparison made within each round, then the median taken: less noisy."""
+    cpu: float
+    """The same comparison of median CPU seconds (user + system, all processes)."""
     target: str
     met: bool
     variants: list[dict[str, Any]]
@@ -616,7 +641,7 @@ def warm_case(
     argvs = direct_commands(root, session, lines, tools)
     direct = Command(f"direct {session} tools", tuple(argvs), session_env(root, session, base))
     # One untimed direct run too, so both variants start with warm file caches.
-    direct_time = timed_run(direct, root)
+    direct_time, _ = timed_run(direct, root)
     print(f"  warm-up done (direct {direct_time:.2f}s); commands: {direct.shown()}", flush=True)
     nox_samples, direct_samples = measure([nox, direct], root, rounds)
     overhead = nox_samples.median - direct_samples.median
@@ -629,6 +654,7 @@ def warm_case(
         metric="overhead_s",
         value=round(overhead, 4),
         paired=round(paired, 4),
+        cpu=round(nox_samples.cpu_median - direct_samples.cpu_median, 4),
         target=f"< {OVERHEAD_TARGET_S:g} s",
         met=overhead < OVERHEAD_TARGET_S,
         variants=[nox_samples.summary(), direct_samples.summary()],
@@ -678,6 +704,7 @@ def cold_case(root: Path, rounds: int, base: Mapping[str, str]) -> CaseResult:
         metric="speedup",
         value=round(speedup, 3),
         paired=round(paired, 3),
+        cpu=round(pip_samples.cpu_median / uv_samples.cpu_median, 3),
         target=f">= {SPEEDUP_TARGET:g}x",
         met=speedup >= SPEEDUP_TARGET,
         variants=[uv_samples.summary(), pip_samples.summary()],
@@ -746,9 +773,15 @@ def rows(results: Sequence[CaseResult]) -> list[list[str]]:
     table = []
     for result in results:
         if result.metric == "overhead_s":
-            verdict = f"{result.value:+.3f} s overhead (paired {result.paired:+.3f} s)"
+            verdict = (
+                f"{result.value:+.3f} s overhead "
+                f"(paired {result.paired:+.3f} s; CPU {result.cpu:+.3f} s)"
+            )
         else:
-            verdict = f"{result.value:.2f}x faster with uv (paired {result.paired:.2f}x)"
+            verdict = (
+                f"{result.value:.2f}x faster with uv "
+                f"(paired {result.paired:.2f}x; CPU {result.cpu:.2f}x)"
+            )
         for index, variant in enumerate(result.variants):
             first = index == 0
             table.append(
@@ -758,6 +791,7 @@ def rows(results: Sequence[CaseResult]) -> list[list[str]]:
                     f"{variant['median_s']:.3f}",
                     f"{variant['min_s']:.3f}",
                     f"{variant['max_s']:.3f}",
+                    f"{variant['cpu_median_s']:.3f}",
                     verdict if first else "",
                     result.target if first else "",
                     ("yes" if result.met else "NO") if first else "",
@@ -766,7 +800,10 @@ def rows(results: Sequence[CaseResult]) -> list[list[str]]:
     return table
 
 
-HEADERS = ["case", "variant", "median s", "min s", "max s", "overhead / ratio", "target", "met"]
+HEADERS = [
+    "case", "variant", "median s", "min s", "max s", "CPU median s", "overhead / ratio", "target",
+    "met",
+]  # fmt: skip
 
 
 def print_table(results: Sequence[CaseResult]) -> None:
@@ -783,7 +820,7 @@ def print_table(results: Sequence[CaseResult]) -> None:
         table.add_column(header, justify="right" if header.endswith(" s") else "left")
     for row in rows(results):
         table.add_row(*row)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def markdown_table(results: Sequence[CaseResult]) -> str:
@@ -923,7 +960,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = "met" if result.met else "NOT met"
         print(
             f"{result.case}: target {result.target} {status} "
-            f"({result.metric} = {result.value}; per-round median {result.paired})"
+            f"({result.metric} = {result.value}; per-round median {result.paired}; "
+            f"by CPU time {result.cpu})"
         )
         for note in result.notes:
             print(f"  - {note}")

@@ -6,10 +6,16 @@ here they are installed for and run in nox's environments.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -25,18 +31,64 @@ from shipline.errors import ShiplineError, fail
 def shipline_requirement() -> tuple[str, ...]:
     """How to install this very shipline into a session, so the plugin matches the noxfile's.
 
-    A checkout (editable or local path) is installed from that path; a release
-    from the index at the exact version.
+    A release comes from the index at the exact version; a checkout as a wheel
+    of its current source (see `checkout_wheel`).
     """
     dist = importlib.metadata.distribution("shipline")
     direct = dist.read_text("direct_url.json")
     if direct:
-        info = json.loads(direct)
-        url = urlparse(info.get("url", ""))
-        if url.scheme == "file":
-            path = unquote(url.path)
-            return ("-e", path) if info.get("dir_info", {}).get("editable") else (path,)
+        url = urlparse(json.loads(direct).get("url", ""))
+        if url.scheme == "file" and Path(unquote(url.path), "pyproject.toml").is_file():
+            return (str(checkout_wheel(Path(unquote(url.path)))),)
     return (f"shipline=={dist.version}",)
+
+
+def source_digest(source: Path) -> str:
+    """A hash of what goes into shipline's wheel: pyproject.toml and the package files."""
+    digest = hashlib.sha256()
+    files = [source / "pyproject.toml", *sorted((source / "src" / "shipline").rglob("*"))]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def checkout_wheel(source: Path) -> Path:
+    """A wheel of a shipline checkout, built once per source state and cached.
+
+    uv never caches builds of a local source tree, so installing the checkout
+    itself cost a fresh build (0.6-1.1 s) in every new session.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "shipline", "wheels")
+    target = cache / source_digest(source)
+    built = sorted(target.glob("shipline-*.whl"))
+    if built:
+        return built[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="build-", dir=cache))
+    try:
+        try:
+            from uv import find_uv_bin
+
+            command = [find_uv_bin(), "build", "--wheel", "--out-dir", str(staging), str(source)]
+        except ImportError:
+            command = [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-w",
+                str(staging),
+                str(source),
+            ]
+        subprocess.run(command, check=True, capture_output=True)
+        with contextlib.suppress(OSError):  # a parallel session may have won the race
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(target.glob("shipline-*.whl"))[0]
 
 
 def project_requirements(cfg: config.Config) -> tuple[str, ...]:
@@ -63,9 +115,9 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
             stale.unlink(missing_ok=True)
     try:
         session.run(*step.argv, env=env, success_codes=list(step.success_codes))
-    except CommandFailed:
+    except CommandFailed as exc:
         if step.kind == "pytest":
-            session.error(reports.pytest_failure(cfg, step))
+            session.error(reports.pytest_failure(cfg, step, exc.return_code))
         session.error(step.explain)
     if step.kind == "bandit":
         _judge_bandit(session, step)

@@ -63,8 +63,17 @@ def coverage_percent(path: Path) -> float | None:
     return 100.0 * covered / valid if valid else 100.0
 
 
-def pytest_failure(cfg: Config, step: catalogue.Run) -> str:
-    """Name the cause of a failed tier run: failed tests, the coverage gate, or no tests."""
+PYTEST_EXITS = {
+    2: "pytest was interrupted: collection errors or an unknown marker (see above)",
+    3: "pytest hit an internal error: a plugin or conftest failed (see above)",
+    4: "pytest was called wrongly (see the usage error above)",
+}
+
+
+def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = None) -> str:
+    """Name the cause of a failed tier run: failed tests, the coverage gate, no tests, or pytest."""
+    if exit_code in PYTEST_EXITS:
+        return PYTEST_EXITS[exit_code]
     tier = cfg.tier(step.argv[step.argv.index("--tier") + 1])
     paths = catalogue.report_paths(cfg, tier.name)
     counts = junit_counts(paths["junit"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import tomllib
+import zipfile
 from pathlib import Path
 
 import nox.registry
@@ -12,9 +13,33 @@ from shipline import catalogue, config
 ROOT = Path(__file__).parents[2]
 
 
-def test_sessions_get_this_very_shipline() -> None:
+def test_sessions_get_this_very_shipline_as_a_cached_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The test environment has shipline installed editable from this checkout.
-    assert shipline.nox.shipline_requirement() == ("-e", str(ROOT))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (wheel,) = shipline.nox.shipline_requirement()
+    digest = shipline.nox.source_digest(ROOT)
+    assert Path(wheel).parent == tmp_path / "shipline" / "wheels" / digest
+    assert Path(wheel).name.startswith("shipline-0.1.0-")
+    with zipfile.ZipFile(wheel) as built:
+        assert built.read("shipline/nox.py") == (ROOT / "src/shipline/nox.py").read_bytes()
+    mtime = Path(wheel).stat().st_mtime_ns
+    assert shipline.nox.shipline_requirement() == (wheel,)  # built once per source state
+    assert Path(wheel).stat().st_mtime_ns == mtime
+
+
+def test_the_digest_follows_the_source(tmp_path: Path) -> None:
+    (tmp_path / "src" / "shipline").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    module = tmp_path / "src" / "shipline" / "a.py"
+    module.write_text("x = 1\n")
+    before = shipline.nox.source_digest(tmp_path)
+    (tmp_path / "src" / "shipline" / "__pycache__").mkdir()
+    (tmp_path / "src" / "shipline" / "__pycache__" / "a.pyc").write_bytes(b"junk")
+    assert shipline.nox.source_digest(tmp_path) == before
+    module.write_text("x = 2\n")
+    assert shipline.nox.source_digest(tmp_path) != before
 
 
 def test_project_requirements_take_extras_and_groups(tmp_path: Path) -> None:

@@ -83,5 +83,8 @@ def test_pytest_failure_names_each_cause(tmp_path: Path, monkeypatch: pytest.Mon
     assert reports.pytest_failure(cfg, step) == (
         "3 of 5 unit tests failed; coverage 50.0% is under the 90% gate"
     )
+    assert reports.pytest_failure(cfg, step, 3) == (
+        "pytest hit an internal error: a plugin or conftest failed (see above)"
+    )
     paths["junit"].write_text('<testsuite tests="0"/>')
     assert reports.pytest_failure(cfg, step).startswith("tier 'unit' selected no tests")
