@@ -51,11 +51,16 @@ def outputs(action: actions.Action, session: str, cfg: config.Config) -> dict[st
 
 
 def main(argv: list[str]) -> int:
-    by_name = {a.name: a for a in actions.check_actions()}
+    by_name = {a.name: a for a in actions.all_actions()}
     if len(argv) != 1 or argv[0] not in by_name:
         print(f"usage: python -m shipline.ci {{{','.join(by_name)}}}", file=sys.stderr)
         return 2
     action = by_name[argv[0]]
+    if action.task:
+        args = shlex.split(os.environ.get("SHIPLINE_ARGS", ""))
+        command = ["invoke", action.task, *args]
+        print(f"shipline: {shlex.join(command)}", flush=True)
+        return subprocess.run([sys.executable, "-m", *command], check=False).returncode
     try:
         session = session_for(action, os.environ)
         args = shlex.split(os.environ.get("SHIPLINE_ARGS", ""))

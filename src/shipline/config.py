@@ -85,6 +85,24 @@ class TestsConfig:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    name: str | None
+    """Image name, e.g. ghcr.io/acme/app (lowercased); None: derived where it can be."""
+    dockerfile: str
+    context: str
+    build_args: Mapping[str, str]
+    target: str | None
+    tags: tuple[str, ...] | None
+    """metadata-action `tags` rules; None: shipline's defaults."""
+    flavor: tuple[str, ...]
+    username: str | None
+    token_env: str
+    platforms: tuple[str, ...]
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     project_name: str | None
@@ -102,6 +120,22 @@ class Config:
     security: SecurityConfig
     tests: TestsConfig
     tiers: Mapping[str, Tier]
+    image: ImageConfig = field(
+        default_factory=lambda: ImageConfig(
+            None,
+            "Dockerfile",
+            ".",
+            MappingProxyType({}),
+            None,
+            None,
+            (),
+            None,
+            "GITHUB_TOKEN",
+            (),
+            (),
+            (),
+        )
+    )
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def tier(self, name: str) -> Tier:
@@ -421,6 +455,23 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         )
         tier_table.done()
     tiers_table.done()
+
+    image_table = table.sub("image")
+    image = ImageConfig(
+        name=image_table.get("name", None, _image_name),
+        dockerfile=image_table.get("dockerfile", "Dockerfile", _string()),
+        context=image_table.get("context", ".", _string()),
+        build_args=image_table.get("build-args", MappingProxyType({}), _env),
+        target=image_table.get("target", None, _string()),
+        tags=image_table.get("tags", None, _strings),
+        flavor=image_table.get("flavor", (), _strings),
+        username=image_table.get("username", None, _string()),
+        token_env=image_table.get("token-env", "GITHUB_TOKEN", _env_name),
+        platforms=image_table.get("platforms", (), _strings),
+        cache_from=image_table.get("cache-from", (), _strings),
+        cache_to=image_table.get("cache-to", (), _strings),
+    )
+    image_table.done()
     table.done()
 
     return Config(
@@ -439,8 +490,24 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         security=security,
         tests=tests,
         tiers=MappingProxyType(tiers),
+        image=image,
         raw_pyproject=data,
     )
+
+
+def _image_name(path: str, value: object) -> str:
+    pattern = r"[a-z0-9.\-]+(:[0-9]+)?(/[a-z0-9._\-]+)+|[a-z0-9._\-]+"
+    if not isinstance(value, str) or not re.fullmatch(pattern, value.lower()):
+        raise ConfigError(
+            f'{path}: expected an image name such as "ghcr.io/acme/app", got {show(value)}'
+        )
+    return value.lower()
+
+
+def _env_name(path: str, value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ConfigError(f"{path}: expected an environment variable name, got {show(value)}")
+    return value
 
 
 def _marker(path: str, value: object) -> str:

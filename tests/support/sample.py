@@ -235,3 +235,53 @@ def add_alembic(root: Path) -> Path:
     for relative, text in ALEMBIC.items():
         write(root, relative, text)
     return root
+
+
+BASE_IMAGE = "shipline/python-base:bookworm"
+
+DOCKERFILE = """\
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE} AS build
+# Dependencies first: a code-only change leaves this layer cached.
+RUN python3 -m venv /venv \\
+ && /venv/bin/pip install --quiet --disable-pip-version-check --no-cache-dir idna==3.10
+
+FROM ${BASE_IMAGE}
+COPY --from=build /venv /venv
+COPY src/ /app/
+ARG APP_VERSION=dev
+ENV APP_VERSION=${APP_VERSION} PYTHONPATH=/app
+CMD ["/venv/bin/python", "-c", "import os, idna, sample_app.core; print(os.environ['APP_VERSION'])"]
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-c", "user.email=dev@example.invalid", "-c", "user.name=dev", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+def add_image(root: Path, name: str, tags: list[str] | None = None) -> Path:
+    """Give a sample project a Dockerfile, image config, tasks.py and a git commit."""
+    pyproject = root / "pyproject.toml"
+    rules = "" if tags is None else f"tags = {tags!r}\n".replace("'", '"')
+    pyproject.write_text(
+        pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.0"\nlicense = "MIT"')
+        + f'\n[tool.shipline.image]\nname = "{name}"\n'
+        f'build-args = {{ BASE_IMAGE = "{BASE_IMAGE}" }}\n{rules}'
+    )
+    write(root, "Dockerfile", DOCKERFILE)
+    write(root, ".dockerignore", ".nox\nreports\n.git\n")
+    write(root, "tasks.py", "from shipline.tasks import namespace\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "remote", "add", "origin", "https://github.com/acme/sample-app.git")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "sample")
+    return root

@@ -91,7 +91,6 @@ def test_default_rules_give_a_prerelease_only_its_own_version() -> None:
     ("ref", "event_name"),
     [
         ("refs/heads/feature/login", "push"),
-        ("refs/heads/main", "push"),
         ("refs/pull/7/merge", "pull_request"),
         ("refs/tags/nightly-build", "push"),
     ],
@@ -100,10 +99,14 @@ def test_default_rules_publish_nothing_elsewhere(ref: str, event_name: str) -> N
     assert default_tags(ref, event_name) == []
 
 
-def test_default_rules_parse_with_their_develop_guard() -> None:
+def test_default_rules_give_the_default_branch_an_immutable_tag() -> None:
+    assert default_tags("refs/heads/main") == ["main", f"sha-{SHA[:7]}"]
+
+
+def test_default_rules_parse_with_their_branch_guards() -> None:
     rules = parse_rules(DEFAULT_RULES)
     assert len(rules) == len(DEFAULT_RULES)
-    assert {rule.type for rule in rules} == {"semver", "raw", "sha"}
+    assert {rule.type for rule in rules} == {"semver", "raw", "sha", "ref"}
 
 
 # --- templates, versions, regexes ----------------------------------------------------------

@@ -82,6 +82,9 @@ DEFAULT_RULES: Final[tuple[str, ...]] = (
     "type=raw,value=develop,enable={{is_branch 'develop'}}",
     "type=raw,value=dev-{{date 'YYYYMMDD-HHmmss'}},enable={{is_branch 'develop'}}",
     "type=sha,prefix=dev-,enable={{is_branch 'develop'}}",
+    # The default branch gives its name and sha-<sha7>: an immutable tag to deploy.
+    "type=ref,event=branch,enable={{is_default_branch}}",
+    "type=sha,enable={{is_default_branch}}",
 )
 """shipline's own scheme, used when a project configures no tag rules."""
 

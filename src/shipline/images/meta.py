@@ -1,0 +1,98 @@
+"""What an image is called and says about itself: name, tags, version, OCI labels.
+
+Pure: the git context comes in, so the same inputs give the same image metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from shipline.config import Config
+from shipline.errors import ConfigError
+from shipline.images import tags as tag_rules
+from shipline.images.tags import GitContext
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    name: str
+    tags: tuple[str, ...]
+    version: str
+    """The main tag, passed to the build as APP_VERSION (metadata-action's `version`)."""
+    labels: Mapping[str, str]
+    fallback: bool = False
+    """No rule gave a tag for this context, so a local sha- tag was used."""
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(f"{self.name}:{tag}" for tag in self.tags)
+
+    @property
+    def registry(self) -> str:
+        """The registry host in the name (docker.io when the name has none)."""
+        first = self.name.split("/", 1)[0]
+        has_host = "/" in self.name and ("." in first or ":" in first or first == "localhost")
+        return first if has_host else "docker.io"
+
+
+def image_name(cfg: Config, environ: Mapping[str, str]) -> str:
+    """The configured name, else ghcr.io/<owner>/<repo> in Actions, else the project's name."""
+    if cfg.image.name:
+        return cfg.image.name
+    if environ.get("GITHUB_REPOSITORY"):
+        return f"ghcr.io/{environ['GITHUB_REPOSITORY']}".lower()
+    if cfg.project_name:
+        return cfg.project_name.lower()
+    raise ConfigError(
+        'tool.shipline.image.name: not set and no [project].name; set name = "ghcr.io/owner/app"'
+    )
+
+
+def _license(project: Mapping[str, object]) -> str:
+    value = project.get("license")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return str(value["text"])
+    return ""
+
+
+def _source(project: Mapping[str, object], ctx: GitContext) -> str:
+    urls = project.get("urls")
+    if isinstance(urls, dict):
+        for key in ("Source", "source", "Repository", "repository", "Homepage"):
+            if isinstance(urls.get(key), str):
+                return str(urls[key])
+    return f"https://github.com/{ctx.repository}" if ctx.repository else ""
+
+
+def compute(cfg: Config, ctx: GitContext, environ: Mapping[str, str]) -> ImageMeta:
+    """Tags by the configured rules (metadata-action syntax), or shipline's defaults."""
+    rules = tag_rules.parse_rules(
+        cfg.image.tags if cfg.image.tags is not None else tag_rules.DEFAULT_RULES
+    )
+    flavor = tag_rules.parse_flavor(cfg.image.flavor)
+    tags = tuple(tag_rules.compute_tags(rules, flavor, ctx))
+    fallback = not tags
+    if fallback:
+        tags = (f"sha-{ctx.sha[:7]}" if ctx.sha else "local",)
+    version = tags[0]
+    project = cfg.raw_pyproject.get("project", {})
+    project = project if isinstance(project, dict) else {}
+    labels = {
+        "org.opencontainers.image.source": _source(project, ctx),
+        "org.opencontainers.image.revision": ctx.sha,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.created": ctx.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.opencontainers.image.title": cfg.project_name or "",
+        "org.opencontainers.image.licenses": _license(project),
+    }
+    return ImageMeta(
+        name=image_name(cfg, environ),
+        tags=tags,
+        version=version,
+        labels=MappingProxyType(labels),
+        fallback=fallback,
+    )
