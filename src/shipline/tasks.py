@@ -166,6 +166,7 @@ def push(
     """Push every tag of the image to its registry; prints the digest."""
     with _one_line_errors():
         cfg, meta = _meta(ref, sha, event)
+        image_push.require_tags(meta)
         creds = image_push.credentials(cfg, meta, os.environ)
         client = _client()
         echo = _err if json_ else print

@@ -48,12 +48,22 @@ def make_runner_python(directory: Path) -> Path:
 
 
 def _read_outputs(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT's two forms, as the runner reads them: key=value and key<<DELIMITER."""
     values: dict[str, str] = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if "=" in line:
-                key, value = line.split("=", 1)
-                values[key] = value
+    lines = path.read_text().splitlines() if path.is_file() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, index + 1)
+            values[key] = "\n".join(lines[index + 1 : end])
+            index = end + 1
+            continue
+        if "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+        index += 1
     return values
 
 

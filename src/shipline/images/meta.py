@@ -19,15 +19,21 @@ from shipline.images.tags import GitContext
 class ImageMeta:
     name: str
     tags: tuple[str, ...]
+    """Exactly what the rules give; may be empty (metadata-action gives none either)."""
     version: str
-    """The main tag, passed to the build as APP_VERSION (metadata-action's `version`)."""
+    """The main tag, passed to the build as APP_VERSION (metadata-action's `version`);
+    for a context no rule tags, the local build tag."""
     labels: Mapping[str, str]
-    fallback: bool = False
-    """No rule gave a tag for this context, so a local sha- tag was used."""
+
+    @property
+    def fallback(self) -> bool:
+        """No rule tags this context: a build gets a local tag, a push is refused."""
+        return not self.tags
 
     @property
     def refs(self) -> tuple[str, ...]:
-        return tuple(f"{self.name}:{tag}" for tag in self.tags)
+        """The references a build tags: the rules' tags, or the local one."""
+        return tuple(f"{self.name}:{tag}" for tag in self.tags or (self.version,))
 
     @property
     def registry(self) -> str:
@@ -75,10 +81,7 @@ def compute(cfg: Config, ctx: GitContext, environ: Mapping[str, str]) -> ImageMe
     )
     flavor = tag_rules.parse_flavor(cfg.image.flavor)
     tags = tuple(tag_rules.compute_tags(rules, flavor, ctx))
-    fallback = not tags
-    if fallback:
-        tags = (f"sha-{ctx.sha[:7]}" if ctx.sha else "local",)
-    version = tags[0]
+    version = tags[0] if tags else f"sha-{ctx.sha[:7]}" if ctx.sha else "local"
     project = cfg.raw_pyproject.get("project", {})
     project = project if isinstance(project, dict) else {}
     labels = {
@@ -94,5 +97,4 @@ def compute(cfg: Config, ctx: GitContext, environ: Mapping[str, str]) -> ImageMe
         tags=tags,
         version=version,
         labels=MappingProxyType(labels),
-        fallback=fallback,
     )

@@ -55,6 +55,14 @@ class PushReport:
     pushed: tuple[str, ...]
 
 
+def require_tags(meta: ImageMeta) -> None:
+    if not meta.tags:
+        raise UsageError(
+            "no tag rule matches this git context, so there is nothing to push; check "
+            "tool.shipline.image.tags or pass --ref (see `invoke tags`)"
+        )
+
+
 def credentials(cfg: Config, meta: ImageMeta, environ: Mapping[str, str]) -> Credentials:
     username = cfg.image.username or environ.get("GITHUB_ACTOR", "")
     if not username:
@@ -122,6 +130,7 @@ def push(
     wait_seconds: float = 1.0,
 ) -> PushReport:
     """Push every tag; retry transient failures; stop, naming what made it, on a hard one."""
+    require_tags(meta)
     login(client, creds)
 
     @retry(
