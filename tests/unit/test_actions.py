@@ -56,11 +56,11 @@ def test_out_of_date_missing_and_orphan_actions_are_named(tmp_path: Path) -> Non
     assert actions.problems(root) == [
         "actions/lint/action.yml is out of date with the catalogue; run `invoke actions`",
         "actions/type/action.yml is missing; run `invoke actions` to create it",
-        "actions/docs has no session in the catalogue; remove it, or add its check to the "
-        "catalogue",
+        "actions/docs has no session or task; remove it, or add its check to the catalogue "
+        "or its task to shipline.tasks",
     ]
     assert actions.write(root) == [Path("actions/lint/action.yml"), Path("actions/type/action.yml")]
-    assert actions.problems(root)[-1].startswith("actions/docs has no session")
+    assert actions.problems(root)[-1].startswith("actions/docs has no session or task")
 
 
 def test_a_session_without_an_action_is_named(tmp_path: Path) -> None:
@@ -86,10 +86,29 @@ def test_ci_maps_inputs_to_sessions() -> None:
 
 def test_ci_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert ci.main(["deploy-everything"]) == 2
-    assert "usage: python -m shipline.ci {lint,type,security,test}" in capsys.readouterr().err
+    assert "usage: python -m shipline.ci {lint,type,security,test,build,push}" in (
+        capsys.readouterr().err
+    )
 
 
 def test_annotations_escape_what_github_requires() -> None:
     assert summary.annotation("error", "a,b:c.py", 3, "bandit B602", "50%\nshell=True") == (
         "::error file=a%2Cb%3Ac.py,line=3,title=bandit B602::50%25%0Ashell=True"
     )
+
+
+def test_a_delivery_task_without_an_action_is_named(tmp_path: Path) -> None:
+    without_build = tuple(a for a in actions.all_actions() if a.name != "build")
+    found = actions.problems(copy_actions(tmp_path), without_build)
+    assert "task 'build' has no action; add it in shipline.actions" in found
+    assert any(p.startswith("actions/build has no session or task") for p in found)
+
+
+def test_task_actions_run_invoke_with_the_tasks_outputs() -> None:
+    by_name = {a.name: a for a in actions.all_actions()}
+    assert [a.name for a in actions.task_actions()] == ["build", "push"]
+    assert by_name["build"].command == "invoke build"
+    assert [o.name for o in by_name["build"].outputs] == ["image-id", "tags", "version"]
+    spec = yaml.safe_load(actions.render(by_name["push"]))
+    assert spec["runs"]["steps"][-1]["run"] == "python -m shipline.ci push"
+    assert spec["runs"]["steps"][-1]["name"] == "invoke push"
