@@ -103,6 +103,39 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class DeployConfig:
+    app: str
+    """Compose project prefix on the hosts: <app>-blue, <app>-green, <app>-proxy."""
+    path: str
+    """The app's directory on each host."""
+    compose_file: str
+    env_file: str | None
+    services: tuple[str, ...]
+    """App services in deploy order."""
+    base_port: int
+    """Slot ports: service i listens on base-port + 2*i (blue) and + 2*i + 1 (green)."""
+    proxy_port: int
+    proxy_image: str
+    health_timeout: float
+    drain_seconds: float
+    keep: int
+    migrations: str | None
+    """A compose service run once (docker compose run --rm) before traffic moves."""
+    url: str
+    """Where smoke checks reach a host: {host} is replaced by the host's address."""
+    min_free_mb: int
+
+
+@dataclass(frozen=True)
+class SmokeConfig:
+    health_path: str
+    protected_paths: tuple[str, ...]
+    check_version: bool
+    timeout: float
+    retries: int
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     project_name: str | None
@@ -120,6 +153,8 @@ class Config:
     security: SecurityConfig
     tests: TestsConfig
     tiers: Mapping[str, Tier]
+    deploy: DeployConfig | None = None
+    smoke: SmokeConfig = field(default_factory=lambda: SmokeConfig("/health", (), True, 5.0, 3))
     image: ImageConfig = field(
         default_factory=lambda: ImageConfig(
             None,
@@ -472,6 +507,36 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         cache_to=image_table.get("cache-to", (), _strings),
     )
     image_table.done()
+
+    deploy_table = table.sub("deploy")
+    app_default = re.sub(r"[^a-z0-9-]+", "-", (project_name or package or "app").lower())
+    deploy = DeployConfig(
+        app=deploy_table.get("app", app_default, _slug),
+        path=deploy_table.get("path", f"/srv/{app_default}", _abs_path),
+        compose_file=deploy_table.get("compose-file", "compose.yml", _string()),
+        env_file=deploy_table.get("env-file", None, _string()),
+        services=deploy_table.get("services", ("app",), _strings),
+        base_port=deploy_table.get("base-port", 8001, _port),
+        proxy_port=deploy_table.get("proxy-port", 8080, _port),
+        proxy_image=deploy_table.get("proxy-image", "nginx:1.27-alpine", _string()),
+        health_timeout=deploy_table.get("health-timeout", 120.0, _seconds),
+        drain_seconds=deploy_table.get("drain-seconds", 2.0, _seconds),
+        keep=deploy_table.get("keep", 3, _count),
+        migrations=deploy_table.get("migrations", None, _string()),
+        url=deploy_table.get("url", "http://{host}:8080", _string()),
+        min_free_mb=deploy_table.get("min-free-mb", 1024, _count),
+    )
+    deploy_table.done()
+
+    smoke_table = table.sub("smoke")
+    smoke = SmokeConfig(
+        health_path=smoke_table.get("health-path", "/health", _string()),
+        protected_paths=smoke_table.get("protected-paths", (), _strings),
+        check_version=smoke_table.get("check-version", True, _boolean),
+        timeout=smoke_table.get("timeout", 5.0, _seconds),
+        retries=smoke_table.get("retries", 3, _count),
+    )
+    smoke_table.done()
     table.done()
 
     return Config(
@@ -491,6 +556,8 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         tests=tests,
         tiers=MappingProxyType(tiers),
         image=image,
+        deploy=deploy,
+        smoke=smoke,
         raw_pyproject=data,
     )
 
@@ -508,6 +575,32 @@ def _env_name(path: str, value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ConfigError(f"{path}: expected an environment variable name, got {show(value)}")
     return value
+
+
+def _slug(path: str, value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+        raise ConfigError(f'{path}: expected lowercase letters, digits and "-", got {show(value)}')
+    return value
+
+
+def _abs_path(path: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or "'" in value or " " in value:
+        raise ConfigError(
+            f'{path}: expected an absolute path such as "/srv/app", got {show(value)}'
+        )
+    return value.rstrip("/")
+
+
+def _port(path: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{path}: expected a port number from 1 to 65535, got {show(value)}")
+    return value
+
+
+def _seconds(path: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{path}: expected a number of seconds, got {show(value)}")
+    return float(value)
 
 
 def _marker(path: str, value: object) -> str:

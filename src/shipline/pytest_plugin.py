@@ -102,7 +102,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
+# Not tryfirst: pytest-cov's tryfirst hook must start measuring before this
+# imports shipline.config; this still runs before pytest imports conftest files.
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:

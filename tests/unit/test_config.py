@@ -244,3 +244,64 @@ def test_load_finds_pyproject_above_and_reports_malformed_toml(tmp_path: Path) -
 def test_load_without_pyproject(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no pyproject\.toml found"):
         config.load(tmp_path)
+
+
+def test_deploy_and_smoke_defaults_and_overrides(tmp_path: Path) -> None:
+    cfg = parse(tmp_path, '[project]\nname = "My_Service"\n')
+    assert cfg.deploy is not None
+    assert (cfg.deploy.app, cfg.deploy.path, cfg.deploy.base_port) == (
+        "my-service",
+        "/srv/my-service",
+        8001,
+    )
+    assert cfg.deploy.health_timeout == 120.0
+    assert cfg.smoke.health_path == "/health"
+    custom = parse(
+        tmp_path,
+        '[tool.shipline.deploy]\napp = "web"\npath = "/opt/web/"\nproxy-port = 80\n'
+        'services = ["api", "worker"]\nhealth-timeout = 30\nmigrations = "migrate"\n'
+        '[tool.shipline.smoke]\nprotected-paths = ["/items"]\nretries = 5\n',
+    )
+    assert custom.deploy is not None
+    assert (custom.deploy.path, custom.deploy.proxy_port, custom.deploy.services) == (
+        "/opt/web",
+        80,
+        ("api", "worker"),
+    )
+    assert custom.smoke.protected_paths == ("/items",)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[tool.shipline.deploy]\npath = "srv/app"',
+            'tool.shipline.deploy.path: expected an absolute path such as "/srv/app", '
+            'got "srv/app"',
+        ),
+        (
+            "[tool.shipline.deploy]\nproxy-port = 70000",
+            "tool.shipline.deploy.proxy-port: expected a port number from 1 to 65535, got 70000",
+        ),
+        (
+            '[tool.shipline.deploy]\napp = "My App"',
+            'tool.shipline.deploy.app: expected lowercase letters, digits and "-", got "My App"',
+        ),
+        (
+            "[tool.shipline.deploy]\nhealth-timeout = -1",
+            "tool.shipline.deploy.health-timeout: expected a number of seconds, got -1",
+        ),
+        (
+            '[tool.shipline.image]\nname = "Not An Image"',
+            'tool.shipline.image.name: expected an image name such as "ghcr.io/acme/app"',
+        ),
+        (
+            '[tool.shipline.image]\ntoken-env = "1TOKEN"',
+            'tool.shipline.image.token-env: expected an environment variable name, got "1TOKEN"',
+        ),
+    ],
+)
+def test_deploy_and_image_errors(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(tmp_path, toml)
+    assert str(caught.value).startswith(message)

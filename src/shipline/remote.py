@@ -1,0 +1,208 @@
+"""SSH to the deploy hosts over Fabric, safe by default.
+
+Host keys are checked against known_hosts: an unknown key is refused with its
+fingerprint (unless --accept-new-host-key, like OpenSSH's accept-new), a changed
+key always. The private key comes from the agent, a file, or a CI secret
+variable; secrets reach the host on stdin or by SFTP, never on a command line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipline.errors import ShiplineError, UsageError
+
+KEY_ENV = "SHIPLINE_SSH_KEY"
+KNOWN_HOSTS_ENV = "SHIPLINE_KNOWN_HOSTS"
+
+
+class RemoteError(ShiplineError):
+    """SSH could not connect, or lost the connection."""
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    user: str
+    host: str
+    port: int = 22
+
+    @classmethod
+    def parse(cls, text: str) -> HostSpec:
+        match = re.fullmatch(
+            r"([a-z_][a-z0-9_.-]*)@([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d+))?", text.strip()
+        )
+        if not match or (match.group(3) and not 0 < int(match.group(3)) < 65536):
+            raise UsageError(
+                f"--host {text!r}: expected user@host or user@host:port, e.g. deploy@app1"
+            )
+        return cls(match.group(1), match.group(2).strip("[]"), int(match.group(3) or 22))
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}" + (f":{self.port}" if self.port != 22 else "")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def fingerprint(key: Any) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _load_pkey(text: str) -> Any:
+    import paramiko
+
+    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return kind.from_private_key(io.StringIO(text))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise UsageError(
+        f"{KEY_ENV} does not hold a private key paramiko can read (ed25519, ecdsa, rsa)"
+    )
+
+
+class Remote:
+    """One host: run commands, upload files. Nothing here knows what is deployed."""
+
+    def __init__(
+        self,
+        spec: HostSpec,
+        known_hosts: Path | None = None,
+        key_file: Path | None = None,
+        accept_new: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        self.spec = spec
+        self.known_hosts = known_hosts or Path.home() / ".ssh" / "known_hosts"
+        self.key_file = key_file
+        self.accept_new = accept_new
+        self.timeout = timeout
+        self._conn: Any = None
+
+    def _policy(self) -> Any:
+        import paramiko
+
+        remote = self
+
+        class Policy(paramiko.MissingHostKeyPolicy):
+            def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+                if not remote.accept_new:
+                    raise RemoteError(
+                        f"unknown host key for {remote.spec}: {key.get_name()} "
+                        f"{fingerprint(key)}; check the fingerprint, then add it to "
+                        f"{remote.known_hosts} or pass --accept-new-host-key"
+                    )
+                client.get_host_keys().add(hostname, key.get_name(), key)
+                remote.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+                client.save_host_keys(str(remote.known_hosts))
+
+        return Policy()
+
+    def connect(self) -> None:
+        import paramiko
+        from fabric import Connection
+
+        connect_kwargs: dict[str, Any] = {
+            "timeout": self.timeout,
+            "banner_timeout": self.timeout,
+            "auth_timeout": self.timeout,
+        }
+        if os.environ.get(KEY_ENV):
+            connect_kwargs["pkey"] = _load_pkey(os.environ[KEY_ENV])
+        elif self.key_file:
+            connect_kwargs["key_filename"] = str(self.key_file)
+        conn = Connection(
+            self.spec.host,
+            user=self.spec.user,
+            port=self.spec.port,
+            connect_kwargs=connect_kwargs,
+            connect_timeout=self.timeout,
+        )
+        client = conn.client
+        client.get_host_keys().clear()
+        if os.environ.get(KNOWN_HOSTS_ENV):
+            for line in os.environ[KNOWN_HOSTS_ENV].splitlines():
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                if entry is not None:
+                    for name in entry.hostnames:
+                        client.get_host_keys().add(name, entry.key.get_name(), entry.key)
+        if self.known_hosts.is_file():
+            client.load_host_keys(str(self.known_hosts))
+        client.set_missing_host_key_policy(self._policy())
+        try:
+            conn.open()
+        except paramiko.BadHostKeyException as exc:
+            raise RemoteError(
+                f"host key for {self.spec} has CHANGED: expected {fingerprint(exc.expected_key)}, "
+                f"got {fingerprint(exc.key)}; refusing to connect (a new server, or an attack: "
+                f"check it, then update {self.known_hosts})"
+            ) from None
+        except paramiko.AuthenticationException:
+            source = KEY_ENV if os.environ.get(KEY_ENV) else self.key_file or "the agent"
+            raise RemoteError(
+                f"{self.spec} refused the SSH key from {source}; check the key and the "
+                "user's authorized_keys"
+            ) from None
+        except (OSError, paramiko.SSHException) as exc:
+            if isinstance(exc, RemoteError):
+                raise
+            raise RemoteError(f"cannot reach {self.spec} over SSH: {exc}") from None
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def run(
+        self, command: str, stdin: str | None = None, timeout: float | None = None
+    ) -> RunResult:
+        """Run a shell command; `stdin` carries secrets so they never touch the command line."""
+        import paramiko
+
+        if self._conn is None:
+            self.connect()
+        try:
+            result = self._conn.run(
+                command,
+                hide=True,
+                warn=True,
+                in_stream=io.StringIO(stdin) if stdin else False,
+                timeout=timeout,
+            )
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._conn = None
+            raise RemoteError(f"lost the SSH connection to {self.spec}: {exc}") from None
+        return RunResult(result.exited, result.stdout, result.stderr)
+
+    def put(self, data: bytes, path: str, mode: int = 0o644) -> None:
+        """Write a file on the host by SFTP (so secrets never appear in a command)."""
+        import paramiko
+
+        if self._conn is None:
+            self.connect()
+        try:
+            sftp = self._conn.sftp()
+            with sftp.open(path + ".tmp", "wb") as handle:
+                handle.chmod(mode)
+                handle.write(data)
+            sftp.posix_rename(path + ".tmp", path)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise RemoteError(f"could not write {path} on {self.spec}: {exc}") from None
+
+
+def quote(text: str) -> str:
+    return shlex.quote(text)
