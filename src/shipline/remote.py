@@ -131,7 +131,7 @@ class Remote:
             connect_kwargs=connect_kwargs,
             connect_timeout=self.timeout,
         )
-        client = conn.client
+        client: Any = conn.client
         client.get_host_keys().clear()
         if os.environ.get(KNOWN_HOSTS_ENV):
             for line in os.environ[KNOWN_HOSTS_ENV].splitlines():
