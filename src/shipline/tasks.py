@@ -6,8 +6,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,15 @@ from invoke.tasks import task
 
 from shipline import actions as generated_actions
 from shipline import config
-from shipline.errors import ShiplineError
+from shipline import smoke as smoke_checks
+from shipline.deploy.plan import SLOTS, HostPlan, plan_host
+from shipline.deploy.rollout import Deployer, PlanFor, rollout
+from shipline.errors import ConfigError, ShiplineError, UsageError
 from shipline.images import build as image_build
 from shipline.images import context as git
 from shipline.images import meta as image_meta
 from shipline.images import push as image_push
+from shipline.remote import HostSpec, Remote
 
 CONTEXT_HELP = {
     "ref": "Git ref to tag for, e.g. refs/tags/v1.2.3 (default: GITHUB_REF, else the checkout)",
@@ -178,6 +183,227 @@ def push(
     print(f"digest {report.digest}")
 
 
-namespace = Collection(actions, tags, build, push)
-DELIVERY = ("build", "push")
+DEPLOY_HELP = {
+    "host": "A host as user@host[:port]; repeat for several hosts",
+    "version": "The image tag to deploy (default: the main tag for the git context)",
+    "batch": "Hosts at a time: a number, or a percentage such as 25%",
+    "dry_run": "Print the plan (steps and commands per host) and change nothing",
+    "lock_wait": "Seconds to wait for another deploy's lock before giving up",
+    "accept_new_host_key": "Trust a host's key on first contact (like OpenSSH accept-new)",
+    "known_hosts": "known_hosts file (default ~/.ssh/known_hosts; also SHIPLINE_KNOWN_HOSTS)",
+    "key": "Private key file (default: the agent; also SHIPLINE_SSH_KEY)",
+}
+
+
+def _hosts(host: list[str]) -> list[HostSpec]:
+    if not host:
+        raise UsageError("no --host given; pass --host user@host[:port] (repeatable)")
+    return [HostSpec.parse(h) for h in host]
+
+
+def _who() -> str:
+    import getpass
+    import socket
+
+    actor = os.environ.get("GITHUB_ACTOR")
+    if actor:
+        return f"{actor} (GitHub run {os.environ.get('GITHUB_RUN_ID', '?')})"
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def _deployer(
+    cfg: config.Config,
+    lock_wait: float,
+    accept_new_host_key: bool,
+    known_hosts: str | None,
+    key: str | None,
+    echo: Callable[[str], None] = print,
+) -> Deployer:
+    known = Path(known_hosts).expanduser() if known_hosts else None
+    key_file = Path(key).expanduser() if key else None
+
+    def connect(spec: HostSpec) -> Remote:
+        return Remote(spec, known, key_file, accept_new_host_key)
+
+    return Deployer(
+        cfg,
+        connect,
+        echo,
+        _who(),
+        lock_wait,
+        registry_user=cfg.image.username or os.environ.get("GITHUB_ACTOR", ""),
+        registry_token=os.environ.get(cfg.image.token_env, ""),
+    )
+
+
+def _plan_maker(cfg: config.Config, name: str, login: bool) -> PlanFor:
+    assert cfg.deploy is not None  # noqa: S101 - parse always sets it
+    compose_path = cfg.root / cfg.deploy.compose_file
+    if not compose_path.is_file():
+        raise ConfigError(
+            f"tool.shipline.deploy.compose-file: no compose file at {compose_path}; "
+            "create it (`invoke init` writes one) or set the path"
+        )
+    env_text = None
+    if cfg.deploy.env_file:
+        env_path = cfg.root / cfg.deploy.env_file
+        if not env_path.is_file():
+            raise ConfigError(f"tool.shipline.deploy.env-file: no file at {env_path}")
+        env_text = env_path.read_bytes()
+    compose_text = compose_path.read_bytes()
+
+    def plan_for(host: HostSpec, version: str, state: dict[str, str]) -> HostPlan:
+        live = state.get("slot") if state.get("slot") in SLOTS else None
+        return plan_host(
+            cfg,
+            host,
+            f"{name}:{version}",
+            version,
+            live,
+            state.get("version"),
+            compose_text,
+            env_text,
+            login,
+        )
+
+    return plan_for
+
+
+@task(iterable=["host"], help=DEPLOY_HELP)
+def deploy(
+    c: Context,
+    host: list[str],
+    version: str | None = None,
+    batch: str = "1",
+    dry_run: bool = False,
+    lock_wait: float = 0.0,
+    accept_new_host_key: bool = False,
+    known_hosts: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Rolling deploy over SSH: new version beside the old, healthy, switch, drain, smoke."""
+    with _one_line_errors():
+        hosts = _hosts(host)
+        if not re.fullmatch(r"[1-9][0-9]*%?", batch):
+            raise UsageError(f"--batch {batch!r}: expected a number of hosts or a percentage")
+        cfg, meta = _meta(None, None, None)
+        version = version or meta.version
+        login = bool(os.environ.get(cfg.image.token_env))
+        plan_for = _plan_maker(cfg, meta.name, login)
+        if dry_run:
+            for spec in hosts:
+                plan = plan_for(spec, version, {"slot": "blue", "version": "<live version>"})
+                print(
+                    f"# {spec}: deploy {plan.image} into slot {plan.next} "
+                    "(assuming blue is live; the deploy reads it from state.json)"
+                )
+                for number, step in enumerate(plan.steps, 1):
+                    print(f"{number:2}. {step.name}: {step.describe()}")
+            return
+        deployer = _deployer(cfg, lock_wait, accept_new_host_key, known_hosts, key)
+        try:
+            runs = rollout(deployer, hosts, version, batch, plan_for)
+        finally:
+            deployer.close()
+    for run in runs:
+        overhead = run.seconds - run.health_seconds
+        print(
+            f"{run.plan.host}: {version} live in slot {run.plan.next} in {run.seconds:.1f}s "
+            f"(waiting for healthy {run.health_seconds:.1f}s)"
+        )
+        _github_output({"version": version, "seconds": f"{overhead:.2f}"})
+
+
+@task(
+    iterable=["host"],
+    help={
+        **{k: v for k, v in DEPLOY_HELP.items() if k not in ("version", "batch", "dry_run")},
+        "to": "Version to go back to (default: the previous one recorded on each host)",
+    },
+)
+def rollback(
+    c: Context,
+    host: list[str],
+    to: str | None = None,
+    lock_wait: float = 0.0,
+    accept_new_host_key: bool = False,
+    known_hosts: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Put hosts back on their previous version (or --to VERSION), the same safe way."""
+    with _one_line_errors():
+        hosts = _hosts(host)
+        cfg = config.load(Path.cwd())
+        name = image_meta.image_name(cfg, os.environ)
+        plan_for = _plan_maker(cfg, name, bool(os.environ.get(cfg.image.token_env)))
+        deployer = _deployer(cfg, lock_wait, accept_new_host_key, known_hosts, key)
+        try:
+            for spec in hosts:
+                state = deployer.state(spec)
+                target = to or state.get("previous")
+                if not target:
+                    raise UsageError(f"{spec} records no previous version; pass --to VERSION")
+                deployer.execute(plan_for(spec, target, state))
+                print(f"{spec}: back on {target}")
+        finally:
+            deployer.close()
+
+
+@task(
+    iterable=["host"],
+    help={
+        "host": DEPLOY_HELP["host"],
+        "release": "Remove the lock",
+        "status": "Show who holds the lock",
+        "known_hosts": DEPLOY_HELP["known_hosts"],
+        "key": DEPLOY_HELP["key"],
+    },
+)
+def lock(
+    c: Context,
+    host: list[str],
+    release: bool = False,
+    status: bool = False,
+    known_hosts: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Show (--status) or remove (--release) the deploy lock on hosts."""
+    with _one_line_errors():
+        if release == status:
+            raise UsageError("pass exactly one of --status or --release")
+        cfg = config.load(Path.cwd())
+        deployer = _deployer(cfg, 0, False, known_hosts, key)
+        try:
+            for spec in _hosts(host):
+                owner = deployer.lock_status(spec)
+                if release:
+                    deployer.release_lock(spec)
+                    print(f"{spec}: released" + (f" (was held by {owner})" if owner else ""))
+                else:
+                    print(f"{spec}: {'locked by ' + owner if owner else 'not locked'}")
+        finally:
+            deployer.close()
+
+
+@task(
+    help={
+        "url": "The service's base URL, e.g. https://app.example.com",
+        "version": "Also check the service reports this version",
+    }
+)
+def smoke(c: Context, url: str, version: str | None = None) -> None:
+    """HTTP smoke checks: /health is ok with every component true, 401 without a token, version."""
+    from rich.console import Console
+
+    with _one_line_errors():
+        cfg = config.load(Path.cwd())
+        results = smoke_checks.run_checks(url, cfg.smoke, version)
+    Console().print(smoke_checks.table(url, results))
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        raise Exit(f"shipline: error: smoke checks failed: {', '.join(failed)}", code=1)
+
+
+namespace = Collection(actions, tags, build, push, deploy, rollback, lock, smoke)
+DELIVERY = ("build", "push", "deploy", "smoke")
 """Tasks that have an action of their own (`actions/<task>`), mirrored one-to-one."""

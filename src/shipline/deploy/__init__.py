@@ -1,0 +1,1 @@
+"""Rolling deploys: the plan (pure) and its execution over SSH."""

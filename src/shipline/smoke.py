@@ -1,0 +1,98 @@
+"""Smoke checks against a deployed service: health, auth, version (seed 000's smoke test)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shipline.config import SmokeConfig
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+def _attempt(check: Callable[[], tuple[bool, str]], retries: int, pause: float) -> tuple[bool, str]:
+    ok, detail = False, ""
+    for attempt in range(retries + 1):
+        try:
+            ok, detail = check()
+        except httpx.HTTPError as exc:
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        if ok:
+            return ok, detail
+        if attempt < retries:
+            time.sleep(pause * (2**attempt))
+    return ok, detail
+
+
+def run_checks(
+    url: str, cfg: SmokeConfig, version: str | None, pause: float = 0.5
+) -> list[CheckResult]:
+    """Each check with its own timeout and retries; all run, so the table is complete."""
+    base = url.rstrip("/")
+    body: dict[str, Any] = {}
+    results: list[CheckResult] = []
+
+    def health() -> tuple[bool, str]:
+        response = httpx.get(base + cfg.health_path, timeout=cfg.timeout)
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}"
+        try:
+            data = response.json()
+        except ValueError:
+            return False, "not JSON"
+        body.clear()
+        body.update(data if isinstance(data, dict) else {})
+        if body.get("status") != "ok":
+            return False, f"status {body.get('status')!r}"
+        components = body.get("components", {})
+        down = (
+            [k for k, v in components.items() if v is not True]
+            if isinstance(components, dict)
+            else ["components"]
+        )
+        if down:
+            return False, f"components down: {', '.join(down)}"
+        return True, f"status ok; components {', '.join(components) or 'none'} true"
+
+    def unauthorized(path: str) -> Callable[[], tuple[bool, str]]:
+        def check() -> tuple[bool, str]:
+            code = httpx.get(base + path, timeout=cfg.timeout).status_code
+            return code == 401, f"HTTP {code}" + ("" if code == 401 else ", expected 401")
+
+        return check
+
+    def reports_version() -> tuple[bool, str]:
+        response = httpx.get(base + cfg.health_path, timeout=cfg.timeout)
+        found = response.json().get("version") if response.status_code == 200 else None
+        return found == version, f"reports {found!r}, deployed {version!r}"
+
+    checks: list[tuple[str, Callable[[], tuple[bool, str]]]] = [(f"GET {cfg.health_path}", health)]
+    checks += [(f"GET {path} without a token", unauthorized(path)) for path in cfg.protected_paths]
+    if cfg.check_version and version:
+        checks.append(("version", reports_version))
+    for name, check in checks:
+        start = time.perf_counter()
+        ok, detail = _attempt(check, cfg.retries, pause)
+        results.append(CheckResult(name, ok, detail, time.perf_counter() - start))
+    return results
+
+
+def table(url: str, results: list[CheckResult]) -> Any:
+    from rich.table import Table
+
+    view = Table(title=f"smoke: {url}")
+    for column in ("check", "result", "detail", "seconds"):
+        view.add_column(column)
+    for r in results:
+        view.add_row(r.name, "[green]pass" if r.ok else "[red]FAIL", r.detail, f"{r.seconds:.2f}")
+    return view
