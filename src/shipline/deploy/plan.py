@@ -84,6 +84,17 @@ def proxy_compose(deploy: DeployConfig) -> str:
     return f"docker compose -p {deploy.app}-proxy -f {deploy.path}/proxy/compose.yml"
 
 
+def proxy_reload(deploy: DeployConfig, start: bool = False) -> str:
+    """Check nginx's config, then reload it gracefully (old workers finish their requests).
+
+    Retried briefly: a proxy started a moment ago may not have written its pid yet.
+    """
+    p = proxy_compose(deploy)
+    reload = f"{p} exec -T nginx nginx -t -q && {p} exec -T nginx nginx -s reload"
+    retry = f"for i in $(seq 1 20); do {reload} 2>/dev/null && exit 0; sleep 0.25; done; {reload}"
+    return f"{p} up -d --quiet-pull && {{ {retry}; }}" if start else f"{{ {retry}; }}"
+
+
 def slot_env(deploy: DeployConfig, slot: str, image: str, version: str) -> bytes:
     lines = [f"APP_IMAGE={image}", f"APP_VERSION={version}", f"APP_SLOT={slot}"]
     for service in deploy.services:
@@ -232,8 +243,7 @@ def plan_host(
             Step(
                 "start or reload the proxy",
                 "run",
-                f"{proxy_compose(deploy)} up -d && {proxy_compose(deploy)} exec -T nginx "
-                "nginx -s reload",
+                proxy_reload(deploy, start=True),
                 service=service,
             ),
             Step(f"drain {service} ({live or 'none'})", "sleep", f"{deploy.drain_seconds:g}"),
@@ -294,13 +304,7 @@ def rollback_steps(cfg: Config, plan: HostPlan, switched: set[str]) -> tuple[Ste
                     )
                 )
         if switched:
-            steps.append(
-                Step(
-                    "reload the proxy",
-                    "run",
-                    f"{proxy_compose(deploy)} exec -T nginx nginx -s reload",
-                )
-            )
+            steps.append(Step("reload the proxy", "run", proxy_reload(deploy)))
     steps.append(
         Step(
             f"remove the new slot ({plan.next})",
