@@ -116,7 +116,6 @@ class Remote:
         from fabric import Connection
 
         connect_kwargs: dict[str, Any] = {
-            "timeout": self.timeout,
             "banner_timeout": self.timeout,
             "auth_timeout": self.timeout,
         }
@@ -186,6 +185,9 @@ class Remote:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             self._conn = None
             raise RemoteError(f"lost the SSH connection to {self.spec}: {exc}") from None
+        if result.exited == -1:  # the channel closed without an exit status
+            self._conn = None
+            raise RemoteError(f"lost the SSH connection to {self.spec} while running a command")
         return RunResult(result.exited, result.stdout, result.stderr)
 
     def put(self, data: bytes, path: str, mode: int = 0o644) -> None:

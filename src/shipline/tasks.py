@@ -286,10 +286,14 @@ def deploy(
         hosts = _hosts(host)
         if not re.fullmatch(r"[1-9][0-9]*%?", batch):
             raise UsageError(f"--batch {batch!r}: expected a number of hosts or a percentage")
-        cfg, meta = _meta(None, None, None)
-        version = version or meta.version
+        if version:
+            cfg = config.load(Path.cwd())
+            name = image_meta.image_name(cfg, os.environ)
+        else:  # the main tag for the git context, as `invoke build` tagged it
+            cfg, meta = _meta(None, None, None)
+            version, name = meta.version, meta.name
         login = bool(os.environ.get(cfg.image.token_env))
-        plan_for = _plan_maker(cfg, meta.name, login)
+        plan_for = _plan_maker(cfg, name, login)
         if dry_run:
             for spec in hosts:
                 plan = plan_for(spec, version, {"slot": "blue", "version": "<live version>"})

@@ -293,14 +293,13 @@ def rollout(
                     failures.append(exc)
         if failures:
             restored = restore(deployer, done, plan_for)
-            raise DeployFailed(f"{failures[0]}; {restored} so the fleet stays on one version")
+            suffix = f"; {restored} so the fleet stays on one version" if restored else ""
+            raise DeployFailed(f"{failures[0]}{suffix}")
     return done
 
 
 def restore(deployer: Deployer, done: Sequence[HostRun], plan_for: PlanFor) -> str:
     """Put hosts this run already updated back on the version they had."""
-    if not done:
-        return "no other host had been updated"
     names = []
     for run in reversed(done):
         previous = run.plan.previous
@@ -311,4 +310,4 @@ def restore(deployer: Deployer, done: Sequence[HostRun], plan_for: PlanFor) -> s
         deployer.echo(f"[{host}] restoring {previous}")
         deployer.execute(plan_for(host, previous, deployer.state(host)))
         names.append(f"{host} back on {previous}")
-    return "rolled back " + ", ".join(names) if names else "nothing to roll back"
+    return "rolled back " + ", ".join(names) if names else ""

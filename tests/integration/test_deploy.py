@@ -1,0 +1,450 @@
+"""invoke deploy on real components: sshd, Docker Engine + Compose, a registry, nginx.
+
+The tests of this module run in order on one host and one project (the state a
+deploy leaves is what the next one starts from). A load generator sends requests
+through the proxy for the whole of each deploy and counts failures.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from support import registry as registry_support
+from support.load import Load
+from support.postgres import free_port
+from support.run import Result, run
+from support.sample import BASE_IMAGE
+from support.sshhost import SSHHost, ssh_host
+
+APP = Path(__file__).parents[1] / "support" / "deploy_app"
+NGINX = "shipline-test/nginx:1"
+TOKEN = "placeholder-api-token"
+
+
+def docker(*args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["docker", *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[registry_support.Registry]:
+    try:
+        with registry_support.registry() as running:
+            yield running
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start the registry: {exc}")
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[SSHHost]:
+    try:
+        with ssh_host() as running:
+            yield running
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start sshd: {exc}")
+
+
+@pytest.fixture(scope="module")
+def image(registry: registry_support.Registry) -> str:
+    """The app in its versions, pushed: v1, v2, and builds that fail in each way."""
+    try:
+        docker("info")
+        docker("image", "inspect", BASE_IMAGE)
+        docker(
+            "build",
+            "--network",
+            "host",
+            "-q",
+            "-t",
+            NGINX,
+            "--build-arg",
+            f"BASE_IMAGE={BASE_IMAGE}",
+            "-f",
+            str(APP / "nginx.Dockerfile"),
+            str(APP),
+        )
+        name = f"{registry.host}/acme/web"
+        docker(
+            "login",
+            "-u",
+            registry.username,
+            "--password-stdin",
+            registry.host,
+            stdin=registry.password,
+        )
+        for tag, mode in [
+            ("v1", "ok"),
+            ("v2", "ok"),
+            ("v3-unhealthy", "unhealthy"),
+            ("v3-crash", "crash"),
+            ("v3-wrong", "wrong-version"),
+            ("v4", "ok"),
+        ]:
+            docker(
+                "build",
+                "--network",
+                "host",
+                "-q",
+                "-t",
+                f"{name}:{tag}",
+                "--build-arg",
+                f"BASE_IMAGE={BASE_IMAGE}",
+                "--build-arg",
+                f"APP_MODE={mode}",
+                str(APP),
+            )
+            docker("push", "-q", f"{name}:{tag}")
+    except RuntimeError as exc:
+        pytest.fail(f"cannot prepare the deploy images (run scripts/provision): {exc}")
+    return name
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("deploy") / "web"
+    root.mkdir()
+    app = f"web-{secrets.token_hex(3)}"
+    proxy_port = free_port()
+    (root / "pyproject.toml").write_text(f"""
+[project]
+name = "web"
+version = "1.0.0"
+
+[tool.shipline.image]
+name = "{image}"
+
+[tool.shipline.deploy]
+app = "{app}"
+path = "{root / "srv"}"
+base-port = {free_port()}
+proxy-port = {proxy_port}
+proxy-image = "{NGINX}"
+health-timeout = 20
+drain-seconds = 1
+env-file = ".env.production"
+url = "http://{{host}}:{proxy_port}"
+min-free-mb = 10
+
+[tool.shipline.smoke]
+protected-paths = ["/items"]
+retries = 2
+""")
+    shutil.copy(APP / "compose.yml", root / "compose.yml")
+    (root / ".env.production").write_text(f"API_TOKEN={TOKEN}\n")
+    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+    yield root
+    for project_name in (f"{app}-blue", f"{app}-green", f"{app}-proxy"):
+        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project_name}")
+        if ids.split():
+            docker("rm", "-f", *ids.split())
+
+
+def deploy(
+    project: Path,
+    host: SSHHost,
+    *args: str,
+    registry: registry_support.Registry | None = None,
+    task: str = "deploy",
+) -> Result:
+    env = {"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password} if registry else {}
+    return run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            task,
+            "--host",
+            host.spec,
+            "--known-hosts",
+            str(host.known_hosts),
+            "--key",
+            str(host.key),
+            *args,
+        ],
+        cwd=project,
+        env=env,
+    )
+
+
+def proxy_url(project: Path) -> str:
+    text = (project / "pyproject.toml").read_text()
+    port = text.split("proxy-port = ")[1].split()[0]
+    return f"http://127.0.0.1:{port}"
+
+
+def serving(project: Path) -> str:
+    return str(httpx.get(proxy_url(project) + "/health", timeout=5).json()["version"])
+
+
+def state(project: Path) -> dict[str, str]:
+    data: dict[str, str] = json.loads((project / "srv" / "state.json").read_text())
+    return data
+
+
+def test_01_first_deploy(project: Path, host: SSHHost, registry: registry_support.Registry) -> None:
+    result = deploy(project, host, "--version", "v1", registry=registry)
+    assert result.code == 0, result
+    assert serving(project) == "v1"
+    assert state(project)["slot"] == "blue"
+    assert oct((project / "srv/releases/v1/app.env").stat().st_mode & 0o777) == "0o600"
+    assert registry.password not in result.output
+
+
+def test_02_rolling_deploy_under_load_loses_no_request(
+    project: Path, host: SSHHost, registry: registry_support.Registry
+) -> None:
+    with Load(proxy_url(project) + "/health") as load:
+        time.sleep(0.5)
+        result = deploy(project, host, "--version", "v2", registry=registry)
+        time.sleep(0.5)
+    assert result.code == 0, result
+    assert load.sent > 100
+    assert load.failed == 0, load.failures
+    assert set(load.versions) == {"v1", "v2"}  # traffic moved during the deploy
+    assert serving(project) == "v2"
+    assert state(project) | {} == {
+        "slot": "green",
+        "version": "v2",
+        "image": f"{registry.host}/acme/web:v2",
+        "previous": "v1",
+    }
+    old = docker(
+        "ps",
+        "-q",
+        "--filter",
+        "label=com.docker.compose.project="
+        + json.loads((project / "srv/state.json").read_text())["slot"].join(["", ""]),
+    )
+    assert old is not None
+    audit = (project / "srv/audit.log").read_text().splitlines()
+    assert len(audit) == 2
+    assert " deployed v2 " in audit[-1]
+    assert "slot green from v1" in audit[-1]
+
+
+@pytest.mark.parametrize(
+    ("version", "cause"),
+    [
+        ("v3-unhealthy", "is unhealthy: its healthcheck failed repeatedly"),
+        ("v3-crash", "crashed at boot"),
+    ],
+)
+def test_03_a_version_that_never_gets_healthy_changes_nothing(
+    project: Path, host: SSHHost, version: str, cause: str
+) -> None:
+    with Load(proxy_url(project) + "/health") as load:
+        result = deploy(project, host, "--version", version)
+    assert result.code == 1, result
+    assert cause in result.output
+    assert "last log lines of app" in result.output  # diagnostics before the rollback
+    assert "health log:" in result.output
+    assert "containers:" in result.output
+    assert load.failed == 0, load.failures
+    assert set(load.versions) == {"v2"}
+    assert serving(project) == "v2"
+    assert state(project)["version"] == "v2"
+    assert "rolled-back" in (project / "srv/audit.log").read_text().splitlines()[-1]
+
+
+def test_04_smoke_failing_after_the_switch_moves_traffic_back(project: Path, host: SSHHost) -> None:
+    with Load(proxy_url(project) + "/health") as load:
+        result = deploy(project, host, "--version", "v3-wrong")
+    assert result.code == 1, result
+    assert "smoke checks failed" in result.output
+    assert "reports '0.0.0-wrong', deployed 'v3-wrong'" in result.output
+    assert "point the proxy back at app (green)" in result.output
+    assert load.failed == 0, load.failures
+    assert serving(project) == "v2"
+
+
+def test_05_a_version_not_in_the_registry(project: Path, host: SSHHost) -> None:
+    result = deploy(project, host, "--version", "v9")
+    assert result.code == 1
+    assert "pull the image failed" in result.output
+    assert serving(project) == "v2"
+
+
+def test_06_the_lock(project: Path, host: SSHHost) -> None:
+    lock = project / "srv" / ".deploy.lock"
+    lock.mkdir()
+    (lock / "owner").write_text("alice@laptop at 2026-11-21T10:00:00Z deploying v7\n")
+    try:
+        blocked = deploy(project, host, "--version", "v1", "--lock-wait", "1")
+    finally:
+        status = deploy(project, host, "--status", task="lock")
+        released = deploy(project, host, "--release", task="lock")
+    assert blocked.code == 1
+    assert blocked.output.strip().endswith(
+        "is locked by alice@laptop at 2026-11-21T10:00:00Z deploying v7; wait for it "
+        "(--lock-wait SECONDS) or, if that deploy is dead, run `invoke lock --release "
+        "--host ...`"
+    )
+    assert "locked by alice@laptop" in status.output
+    assert "released (was held by alice@laptop" in released.output
+    assert not lock.exists()
+    assert serving(project) == "v2"
+
+
+def test_07_concurrent_deploys_one_waits_for_the_other(
+    project: Path, host: SSHHost, registry: registry_support.Registry
+) -> None:
+    results: list[Result] = []
+    first = threading.Thread(
+        target=lambda: results.append(deploy(project, host, "--version", "v4", registry=registry))
+    )
+    first.start()
+    deadline = time.monotonic() + 20
+    while not (project / "srv/.deploy.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = deploy(project, host, "--version", "v4")
+    first.join()
+    assert results[0].code == 0, results[0]
+    assert second.code == 1
+    assert "is locked by" in second.output
+    assert serving(project) == "v4"
+
+
+def test_08_rollback_by_hand(project: Path, host: SSHHost) -> None:
+    result = deploy(project, host, task="rollback")
+    assert result.code == 0, result
+    assert "back on v2" in result.output
+    assert serving(project) == "v2"
+
+
+def test_09_ssh_cut_mid_deploy_rolls_back(project: Path, host: SSHHost) -> None:
+    outcome: list[Result] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(deploy(project, host, "--version", "v4"))
+    )
+    with Load(proxy_url(project) + "/health") as load:
+        worker.start()
+        deadline = time.monotonic() + 30
+        releases = project / "srv/releases/v4"
+        while time.monotonic() < deadline:  # the new slot is starting: cut the connection
+            if releases.exists() and "v4" in docker("ps", "--format", "{{.Image}}"):
+                break
+            time.sleep(0.05)
+        host.drop_sessions()
+        worker.join()
+    result = outcome[0]
+    assert result.code == 1, result
+    assert "SSH connection" in result.output
+    assert "rolling back to v2" in result.output
+    assert load.failed == 0, load.failures
+    assert serving(project) == "v2"
+    assert not (project / "srv/.deploy.lock").exists()
+
+
+def test_10_dry_run_prints_the_plan_without_ssh(project: Path) -> None:
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "deploy",
+            "--host",
+            "deploy@192.0.2.99",
+            "--version",
+            "v5",
+            "--dry-run",
+        ],
+        cwd=project,
+    )
+    assert result.code == 0, result
+    assert "# deploy@192.0.2.99: deploy" in result.output
+    assert "wait for app (green) to be healthy" in result.output
+    assert "write " in result.output
+    assert "(secret, not shown)" in result.output
+    assert TOKEN not in result.output
+
+
+def test_11_bad_input(project: Path, host: SSHHost, tmp_path: Path) -> None:
+    malformed = run([sys.executable, "-m", "invoke", "deploy", "--host", "app1"], cwd=project)
+    assert malformed.code == 2
+    assert "expected user@host or user@host:port" in malformed.output
+
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    unknown = run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "lock",
+            "--status",
+            "--host",
+            host.spec,
+            "--known-hosts",
+            str(empty),
+            "--key",
+            str(host.key),
+        ],
+        cwd=project,
+    )
+    assert unknown.code == 1
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", "/dev/stdin"],
+        input=host.host_key_pub,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[1]
+    assert f"unknown host key for {host.spec}: ssh-ed25519 {fingerprint}" in unknown.output
+
+    wrong = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    refused = run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "lock",
+            "--status",
+            "--host",
+            host.spec,
+            "--known-hosts",
+            str(host.known_hosts),
+            "--key",
+            str(wrong),
+        ],
+        cwd=project,
+    )
+    assert refused.code == 1
+    assert "refused the SSH key" in refused.output
+
+    closed = run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "lock",
+            "--status",
+            "--host",
+            f"root@127.0.0.1:{free_port()}",
+            "--known-hosts",
+            str(host.known_hosts),
+            "--key",
+            str(host.key),
+        ],
+        cwd=project,
+    )
+    assert closed.code == 1
+    assert "cannot reach root@127.0.0.1:" in closed.output
+    for result in (malformed, unknown, refused, closed):
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1, result
+    assert serving(project) == "v2"
