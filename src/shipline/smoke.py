@@ -73,7 +73,11 @@ def run_checks(
 
     def reports_version() -> tuple[bool, str]:
         response = httpx.get(base + cfg.health_path, timeout=cfg.timeout)
-        found = response.json().get("version") if response.status_code == 200 else None
+        try:
+            data = response.json() if response.status_code == 200 else {}
+        except ValueError:
+            data = {}
+        found = data.get("version") if isinstance(data, dict) else None
         return found == version, f"reports {found!r}, deployed {version!r}"
 
     checks: list[tuple[str, Callable[[], tuple[bool, str]]]] = [(f"GET {cfg.health_path}", health)]

@@ -1,0 +1,105 @@
+"""The tasks' own logic in-process: dry-run plans and one-line errors (no SSH, no engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from invoke.program import Program
+
+from shipline.tasks import namespace
+
+PYPROJECT = """
+[project]
+name = "web"
+[tool.shipline.image]
+name = "ghcr.io/acme/web"
+[tool.shipline.deploy]
+path = "/srv/web"
+env-file = "prod.env"
+"""
+
+
+def invoke(*argv: str) -> int:
+    try:
+        Program(namespace=namespace).run(["invoke", *argv], exit=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "compose.yml").write_text("services: {}\n")
+    (tmp_path / "prod.env").write_text("API_TOKEN=very-secret\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_REF", "GITHUB_SHA", "GITHUB_TOKEN", "GITHUB_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_dry_run_prints_each_hosts_plan(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        invoke(
+            "deploy",
+            "--host",
+            "deploy@app1",
+            "--host",
+            "deploy@app2:2222",
+            "--version",
+            "v7",
+            "--dry-run",
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "# deploy@app1: deploy ghcr.io/acme/web:v7 into slot green" in out
+    assert "# deploy@app2:2222: deploy ghcr.io/acme/web:v7 into slot green" in out
+    assert " 1. lock: take the deploy lock (mkdir, atomic)" in out
+    assert "upload env file: write /srv/web/releases/v7/app.env mode 600 (secret, not shown)" in out
+    assert "very-secret" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["deploy", "--version", "v1"], 2, "no --host given; pass --host user@host[:port]"),
+        (
+            ["deploy", "--host", "app1", "--version", "v1"],
+            2,
+            "--host 'app1': expected user@host or user@host:port",
+        ),
+        (
+            ["deploy", "--host", "d@a", "--version", "v1", "--batch", "0"],
+            2,
+            "--batch '0': expected a number of hosts or a percentage",
+        ),
+        (["lock", "--host", "d@a"], 2, "pass exactly one of --status or --release"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    assert invoke(*argv) == code
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert lines == [f"shipline: error: {message}"] or lines[0].startswith(
+        f"shipline: error: {message}"
+    )
+
+
+def test_missing_compose_and_env_files(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "prod.env").unlink()
+    assert invoke("deploy", "--host", "d@a", "--version", "v1", "--dry-run") == 2
+    assert "tool.shipline.deploy.env-file: no file at" in capsys.readouterr().err
+    (project / "compose.yml").unlink()
+    assert invoke("deploy", "--host", "d@a", "--version", "v1", "--dry-run") == 2
+    assert "tool.shipline.deploy.compose-file: no compose file at" in capsys.readouterr().err
+
+
+def test_smoke_task_reports_failures(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke("smoke", "--url", "http://127.0.0.1:9") == 1
+    captured = capsys.readouterr()
+    assert "FAIL" in captured.out
+    assert "shipline: error: smoke checks failed: GET /health" in captured.err
