@@ -310,6 +310,11 @@ def deploy(
         finally:
             deployer.close()
     for run in runs:
+        slowest = sorted(run.timings, key=lambda t: t[1], reverse=True)[:5]
+        print(
+            f"{run.plan.host}: slowest steps: "
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest)
+        )
         overhead = run.seconds - run.health_seconds
         print(
             f"{run.plan.host}: {version} live in slot {run.plan.next} in {run.seconds:.1f}s "

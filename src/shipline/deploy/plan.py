@@ -23,7 +23,7 @@ SLOTS = ("blue", "green")
 class Step:
     name: str
     kind: str
-    """run, put, lock, unlock, disk, login, wait-healthy, sleep, smoke."""
+    """run, put, lock, unlock, disk, login, wait-healthy, drain, smoke."""
     command: str = ""
     path: str = ""
     content: bytes = field(default=b"", repr=False)
@@ -43,7 +43,7 @@ class Step:
             "disk": "check free disk space",
             "login": "docker login (token on stdin)",
             "wait-healthy": f"wait for {self.service} to be healthy",
-            "sleep": f"drain for {self.command} s",
+            "drain": f"wait (at most {self.command} s) for the proxy's old workers to finish",
             "smoke": "run the smoke checks",
         }.get(self.kind, self.kind)
 
@@ -84,15 +84,31 @@ def proxy_compose(deploy: DeployConfig) -> str:
     return f"docker compose -p {deploy.app}-proxy -f {deploy.path}/proxy/compose.yml"
 
 
+def proxy_container(deploy: DeployConfig) -> str:
+    return f"{deploy.app}-proxy-nginx-1"
+
+
+def proxy_draining(deploy: DeployConfig) -> str:
+    """How many old nginx workers are still finishing requests after a reload."""
+    return (
+        f"docker exec {proxy_container(deploy)} sh -c "
+        '\'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\000" "\\n" | '
+        'grep -c "^nginx: worker process is shutting down" || true\''
+    )
+
+
 def proxy_reload(deploy: DeployConfig, start: bool = False) -> str:
     """Check nginx's config, then reload it gracefully (old workers finish their requests).
 
     Retried briefly: a proxy started a moment ago may not have written its pid yet.
     """
     p = proxy_compose(deploy)
-    reload = f"{p} exec -T nginx nginx -t -q && {p} exec -T nginx nginx -s reload"
+    name = proxy_container(deploy)
+    reload = f"docker exec {name} nginx -t -q && docker exec {name} nginx -s reload"
     retry = f"for i in $(seq 1 20); do {reload} 2>/dev/null && exit 0; sleep 0.25; done; {reload}"
-    return f"{p} up -d --quiet-pull && {{ {retry}; }}" if start else f"{{ {retry}; }}"
+    running = f"[ \"$(docker inspect -f '{{{{.State.Running}}}}' {name} 2>/dev/null)\" = true ]"
+    up = f"{{ {running} || {p} up -d --quiet-pull; }}"
+    return f"{up} && {{ {retry}; }}" if start else f"{{ {retry}; }}"
 
 
 def slot_env(deploy: DeployConfig, slot: str, image: str, version: str) -> bytes:
@@ -246,7 +262,11 @@ def plan_host(
                 proxy_reload(deploy, start=True),
                 service=service,
             ),
-            Step(f"drain {service} ({live or 'none'})", "sleep", f"{deploy.drain_seconds:g}"),
+            *(
+                [Step(f"drain {service} ({live})", "drain", f"{deploy.drain_seconds:g}")]
+                if live
+                else []
+            ),
         ]
     steps.append(Step("smoke checks", "smoke"))
     if live and previous:

@@ -38,6 +38,7 @@ class HostRun:
     seconds: float = 0.0
     health_seconds: float = 0.0
     switched: set[str] = field(default_factory=set)
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -166,8 +167,8 @@ class Deployer:
                 self.cfg.deploy.health_timeout,
                 f"{step.service} {run.plan.version} on {host}",
             )
-        elif step.kind == "sleep":
-            time.sleep(float(step.command))
+        elif step.kind == "drain":
+            self.drain(host, float(step.command))
         elif step.kind == "smoke":
             assert self.cfg.deploy is not None  # noqa: S101
             url = self.cfg.deploy.url.format(host=host.host)
@@ -180,6 +181,19 @@ class Deployer:
                 )
         else:  # pragma: no cover - plan and executor are written together
             raise AssertionError(step.kind)
+
+    def drain(self, host: HostSpec, limit: float) -> None:
+        """Until nginx's old workers have finished their requests (to the old slot)."""
+        assert self.cfg.deploy is not None  # noqa: S101
+        command = plans.proxy_draining(self.cfg.deploy)
+        deadline = time.monotonic() + limit
+        for delay in health.delays(0.05, 1.5, 0.5):
+            out = self.remote(host).run(command)
+            if out.code == 0 and out.stdout.strip() == "0":
+                return
+            if time.monotonic() + delay > deadline:
+                return  # the bound is reached: the old slot keeps running until after smoke
+            time.sleep(delay)
 
     def diagnostics(self, run: HostRun) -> None:
         """The failing container's logs and health log, and the app's containers."""
@@ -216,7 +230,9 @@ class Deployer:
         try:
             for step in plan.steps:
                 self.echo(f"[{plan.host}] {step.name}")
+                began = time.perf_counter()
                 self.do(run, step)
+                run.timings.append((step.name, time.perf_counter() - began))
                 locked = locked or step.kind == "lock"
                 if step.kind == "unlock":
                     locked = False

@@ -1,0 +1,278 @@
+"""Benchmark deploys under load: shipline's rolling deploy against seed 000's sequence.
+
+Usage: python benchmarks/bench_deploy.py [--rounds N] [--json PATH]
+
+One setup for both: a real sshd on loopback, the Docker Engine, a registry, the
+test app image (v1 and v2) and nginx built from the local base image. A load
+generator sends requests through nginx (a fresh connection each) for the whole
+of every deploy and counts failures. Rounds alternate v1 -> v2 -> v1 and the two
+methods alternate within each round, so machine noise falls on both.
+
+- shipline: `invoke deploy --host ...` (slots, health wait, proxy switch, drain, smoke).
+- seed 000: over the same SSH, `docker compose up -d app`, a health wait loop
+  (as the article's, polling `docker inspect` but every 0.2 s rather than 5 s),
+  `docker compose up -d nginx`, `docker image prune -f`.
+
+Also reported: shipline's deploy time minus the app's own time to healthy (target
+at most 3 s per host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import registry as registry_support  # noqa: E402
+from support.load import Load  # noqa: E402
+from support.postgres import free_port  # noqa: E402
+from support.sample import BASE_IMAGE  # noqa: E402
+from support.sshhost import SSHHost, ssh_host  # noqa: E402
+
+APP = ROOT / "tests" / "support" / "deploy_app"
+NGINX = "shipline-test/nginx:1"
+
+SEED_COMPOSE = """services:
+  app:
+    image: ${APP_IMAGE}
+    network_mode: host
+    environment: {PORT: "%(app_port)d", APP_VERSION: "${APP_VERSION}", API_TOKEN: x}
+    healthcheck:
+      test: ["CMD", "python3", "/app/healthcheck.py"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
+      start_period: 1s
+  nginx:
+    image: %(nginx)s
+    network_mode: host
+    depends_on: {app: {condition: service_healthy}}
+    command: ["nginx", "-g", "daemon off;"]
+    volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro"]
+"""
+
+SEED_NGINX = """worker_processes 1; pid /tmp/nginx-seed.pid; error_log /dev/stderr warn;
+events { worker_connections 1024; }
+http { access_log off;
+  server { listen %(proxy_port)d;
+    location / { proxy_pass http://127.0.0.1:%(app_port)d; } } }
+"""
+
+
+def sh(*argv: str, cwd: Path | None = None, stdin: str | None = None) -> str:
+    done = subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"bench: {' '.join(argv)} failed:\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
+    return done.stdout
+
+
+def ssh(host: SSHHost, command: str) -> str:
+    return sh(
+        "ssh",
+        "-q",
+        "-i",
+        str(host.key),
+        "-p",
+        str(host.port),
+        "-o",
+        f"UserKnownHostsFile={host.known_hosts}",
+        "-o",
+        "BatchMode=yes",
+        f"root@{host.address}",
+        command,
+    )
+
+
+def prepare(registry: registry_support.Registry) -> str:
+    sh(
+        "docker",
+        "build",
+        "--network",
+        "host",
+        "-q",
+        "-t",
+        NGINX,
+        "--build-arg",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        "-f",
+        str(APP / "nginx.Dockerfile"),
+        str(APP),
+    )
+    name = f"{registry.host}/bench/web"
+    sh(
+        "docker",
+        "login",
+        "-u",
+        registry.username,
+        "--password-stdin",
+        registry.host,
+        stdin=registry.password,
+    )
+    for tag in ("v1", "v2"):
+        sh(
+            "docker",
+            "build",
+            "--network",
+            "host",
+            "-q",
+            "-t",
+            f"{name}:{tag}",
+            "--build-arg",
+            f"BASE_IMAGE={BASE_IMAGE}",
+            str(APP),
+        )
+        sh("docker", "push", "-q", f"{name}:{tag}")
+    return name
+
+
+def shipline_project(root: Path, name: str, app: str, proxy_port: int) -> None:
+    (root / "pyproject.toml").write_text(f"""[project]
+name = "web"
+[tool.shipline.image]
+name = "{name}"
+[tool.shipline.deploy]
+app = "{app}"
+path = "{root / "srv"}"
+base-port = {free_port()}
+proxy-port = {proxy_port}
+proxy-image = "{NGINX}"
+env-file = "prod.env"
+drain-seconds = 1
+url = "http://{{host}}:{proxy_port}"
+min-free-mb = 10
+""")
+    shutil.copy(APP / "compose.yml", root / "compose.yml")
+    (root / "prod.env").write_text("API_TOKEN=x\n")
+    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+
+
+def run_shipline(root: Path, host: SSHHost, version: str) -> dict[str, float]:
+    start = time.perf_counter()
+    out = sh(
+        sys.executable,
+        "-m",
+        "invoke",
+        "deploy",
+        "--host",
+        host.spec,
+        "--known-hosts",
+        str(host.known_hosts),
+        "--key",
+        str(host.key),
+        "--version",
+        version,
+        cwd=root,
+    )
+    seconds = time.perf_counter() - start
+    match = re.search(r"in ([\d.]+)s \(waiting for healthy ([\d.]+)s\)", out)
+    assert match, out
+    return {"wall": seconds, "host": float(match.group(1)), "healthy": float(match.group(2))}
+
+
+def run_seed(seed: Path, host: SSHHost, image: str, version: str) -> dict[str, float]:
+    env = f"APP_IMAGE={image}:{version} APP_VERSION={version}"
+    compose = f"cd {seed} && {env} docker compose -p seed000 -f compose.yml"
+    wait = (
+        "for i in $(seq 1 600); do s=$(docker inspect --format='{{.State.Health.Status}}' "
+        'seed000-app-1); [ "$s" = healthy ] && break; sleep 0.2; done'
+    )
+    start = time.perf_counter()
+    ssh(host, f"{compose} up -d app && {wait} && {compose} up -d nginx && docker image prune -f")
+    return {"wall": time.perf_counter() - start}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows: dict[str, list[dict[str, float]]] = {"shipline": [], "seed000": []}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        registry_support.registry() as registry,
+        ssh_host() as host,
+    ):
+        name = prepare(registry)
+        app = f"bench-{secrets.token_hex(3)}"
+        proxy, seed_proxy, seed_app = free_port(), free_port(), free_port()
+        project = Path(tmp, "web")
+        project.mkdir()
+        shipline_project(project, name, app, proxy)
+        seed = Path(tmp, "seed")
+        seed.mkdir()
+        ports = {"app_port": seed_app, "proxy_port": seed_proxy, "nginx": NGINX}
+        (seed / "compose.yml").write_text(SEED_COMPOSE % ports)
+        (seed / "nginx.conf").write_text(SEED_NGINX % ports)
+        run_shipline(project, host, "v1")  # both start from v1, untimed
+        run_seed(seed, host, name, "v1")
+        try:
+            for round_ in range(args.rounds):
+                version = "v2" if round_ % 2 == 0 else "v1"
+                order = ["shipline", "seed000"] if round_ % 2 == 0 else ["seed000", "shipline"]
+                for method in order:
+                    url = f"http://127.0.0.1:{proxy if method == 'shipline' else seed_proxy}/health"
+                    with Load(url) as load:
+                        time.sleep(1.0)
+                        timing = (
+                            run_shipline(project, host, version)
+                            if method == "shipline"
+                            else run_seed(seed, host, name, version)
+                        )
+                        time.sleep(1.0)
+                    row = {**timing, "sent": float(load.sent), "failed": float(load.failed)}
+                    rows[method].append(row)
+                    print(
+                        f"round {round_ + 1} {method}: {version} in {timing['wall']:.2f}s, "
+                        f"{load.sent} requests, {load.failed} failed",
+                        flush=True,
+                    )
+        finally:
+            ssh(host, f"cd {seed} && docker compose -p seed000 -f compose.yml down -t 1 || true")
+            for slot in ("blue", "green", "proxy"):
+                ids = sh(
+                    "docker",
+                    "ps",
+                    "-aq",
+                    "--filter",
+                    f"label=com.docker.compose.project={app}-{slot}",
+                ).split()
+                if ids:
+                    sh("docker", "rm", "-f", *ids)
+    summary: dict[str, object] = {}
+    for method, data in rows.items():
+        summary[method] = {
+            "sent_median": statistics.median(r["sent"] for r in data),
+            "failed_median": statistics.median(r["failed"] for r in data),
+            "failed_total": sum(r["failed"] for r in data),
+            "sent_total": sum(r["sent"] for r in data),
+            "deploy_s_median": statistics.median(r["wall"] for r in data),
+            "rounds": data,
+        }
+    ship = rows["shipline"]
+    overhead = statistics.median(r["host"] - r["healthy"] for r in ship)
+    summary["shipline_overhead_s_median"] = overhead
+    print(json.dumps({k: v for k, v in summary.items() if k != "rounds"}, indent=1, default=str))
+    print(
+        f"shipline deploy time minus time to healthy: median {overhead:.2f}s per host "
+        f"(target <= 3 s: {'met' if overhead <= 3 else 'NOT met'})"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
