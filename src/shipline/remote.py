@@ -13,9 +13,7 @@ import hashlib
 import io
 import os
 import re
-import select
 import shlex
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,26 +178,18 @@ class Remote:
 
         if self._conn is None:
             self.connect()
-        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             channel = self._conn.client.get_transport().open_session(timeout=self.timeout)
             channel.exec_command(command)
             if stdin:
                 channel.sendall(stdin.encode())
             channel.shutdown_write()
+            # Outputs here are small and paramiko buffers them as they arrive (up to its
+            # window, 2 MB), so waiting for the exit status first cannot deadlock.
+            if not channel.status_event.wait(timeout):
+                channel.close()
+                raise RemoteError(f"{command.split()[0]} timed out on {self.spec}")
             out, err = bytearray(), bytearray()
-            while True:
-                if channel.recv_ready():
-                    out += channel.recv(65536)
-                elif channel.recv_stderr_ready():
-                    err += channel.recv_stderr(65536)
-                elif channel.exit_status_ready() or channel.closed:
-                    break
-                elif deadline is not None and time.monotonic() > deadline:
-                    channel.close()
-                    raise RemoteError(f"{command.split()[0]} timed out on {self.spec}")
-                else:
-                    select.select([channel], [], [], 0.05)
             while channel.recv_ready():
                 out += channel.recv(65536)
             while channel.recv_stderr_ready():
