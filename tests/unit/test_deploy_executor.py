@@ -93,7 +93,7 @@ def answers(**extra: RunResult) -> dict[str, RunResult]:
     base = {
         "mkdir -p /srv/web && mkdir": RunResult(0, "", ""),
         "df -Pm": RunResult(0, "5000\n", ""),
-        "ps -a -q app": RunResult(0, "c0ffee\n", ""),
+        "com.docker.compose.service=app": RunResult(0, "c0ffee\n", ""),
         "docker inspect -f '{{if": HEALTHY,
     }
     return {**base, **extra}

@@ -104,7 +104,7 @@ def proxy_reload(deploy: DeployConfig, start: bool = False) -> str:
     """
     p = proxy_compose(deploy)
     name = proxy_container(deploy)
-    reload = f"docker exec {name} nginx -t -q && docker exec {name} nginx -s reload"
+    reload = f"docker exec {name} sh -c 'nginx -t -q && nginx -s reload'"
     retry = f"for i in $(seq 1 20); do {reload} 2>/dev/null && exit 0; sleep 0.25; done; {reload}"
     running = f"[ \"$(docker inspect -f '{{{{.State.Running}}}}' {name} 2>/dev/null)\" = true ]"
     up = f"{{ {running} || {p} up -d --quiet-pull; }}"

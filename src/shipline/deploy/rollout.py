@@ -108,8 +108,11 @@ class Deployer:
     # -- steps -----------------------------------------------------------------------------
     def _container(self, run: HostRun, service: str) -> str:
         assert self.cfg.deploy is not None  # noqa: S101
-        command = plans.compose(self.cfg.deploy, run.plan.next, run.plan.version)
-        out = self.remote(run.plan.host).run(f"{command} ps -a -q {service}")
+        project = f"{self.cfg.deploy.app}-{run.plan.next}"
+        out = self.remote(run.plan.host).run(
+            f"docker ps -aq --filter label=com.docker.compose.project={project} "
+            f"--filter label=com.docker.compose.service={service}"
+        )
         return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
 
     def _probe(self, host: HostSpec, container: str) -> health.Probe:
