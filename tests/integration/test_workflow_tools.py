@@ -12,6 +12,8 @@ from pathlib import Path
 
 from support.run import run
 
+from shipline import actions
+
 ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 ACTION_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "actions").glob("*/action.yml"))
@@ -121,7 +123,8 @@ def test_github_schema_rejects_a_broken_action(tmp_path: Path) -> None:
 def test_invoke_actions_check_passes_here_and_names_a_stale_file(tmp_path: Path) -> None:
     ok = run([sys.executable, "-m", "invoke", "actions", "--check"], cwd=ROOT)
     assert ok.code == 0, ok
-    assert "shipline: actions mirror the catalogue (6)" in ok.output
+    count = len(actions.all_actions())
+    assert f"shipline: actions mirror the catalogue ({count})" in ok.output
     shutil.copytree(ROOT / "actions", tmp_path / "actions")
     shutil.copy(ROOT / "tasks.py", tmp_path / "tasks.py")
     stale = tmp_path / "actions/security/action.yml"
