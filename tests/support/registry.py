@@ -45,7 +45,8 @@ class Registry:
 
 
 @contextlib.contextmanager
-def registry(username: str = "ci") -> Iterator[Registry]:
+def registry(username: str = "ci", listen: str = "127.0.0.1") -> Iterator[Registry]:
+    """`listen` 0.0.0.0 also serves namespace hosts (at netns.SHARED); pushes use loopback."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise RuntimeError("docker-registry not found; run scripts/provision")
@@ -69,7 +70,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:{port}
+  addr: {listen}:{port}
 auth:
   htpasswd:
     realm: shipline-test
