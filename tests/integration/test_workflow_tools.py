@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ WORKFLOW_FILES = sorted(
 def zizmor(cwd: Path, *paths: str) -> tuple[int, list[object], str]:
     # Files are named one by one: given a directory, zizmor only collects
     # workflows under .github/workflows and would skip the templates silently.
-    result = run(
+    done = subprocess.run(
         [
             str(BIN / "zizmor"),
             "--offline",
@@ -38,10 +39,12 @@ def zizmor(cwd: Path, *paths: str) -> tuple[int, list[object], str]:
             *paths,
         ],
         cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    stdout = result.output[result.output.index("[") :] if "[" in result.output else "[]"
-    findings: list[object] = json.loads(stdout[: stdout.rindex("]") + 1])
-    return result.code, findings, result.output
+    findings: list[object] = json.loads(done.stdout or "[]")
+    return done.returncode, findings, done.stdout + done.stderr
 
 
 def test_zizmor_finds_nothing_in_actions_and_templates() -> None:
