@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from support import registry as registry_support  # noqa: E402
+from support.deploy_images import build_and_push, build_nginx  # noqa: E402
 from support.load import Load  # noqa: E402
 from support.postgres import free_port  # noqa: E402
-from support.sample import BASE_IMAGE  # noqa: E402
 from support.sshhost import SSHHost, ssh_host  # noqa: E402
 
 APP = ROOT / "tests" / "support" / "deploy_app"
@@ -97,45 +97,10 @@ def ssh(host: SSHHost, command: str) -> str:
 
 
 def prepare(registry: registry_support.Registry) -> str:
-    sh(
-        "docker",
-        "build",
-        "--network",
-        "host",
-        "-q",
-        "-t",
-        NGINX,
-        "--build-arg",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        "-f",
-        str(APP / "nginx.Dockerfile"),
-        str(APP),
+    build_nginx(NGINX)
+    return build_and_push(
+        registry.host, registry.username, registry.password, "bench/web", ["v1", "v2"]
     )
-    name = f"{registry.host}/bench/web"
-    sh(
-        "docker",
-        "login",
-        "-u",
-        registry.username,
-        "--password-stdin",
-        registry.host,
-        stdin=registry.password,
-    )
-    for tag in ("v1", "v2"):
-        sh(
-            "docker",
-            "build",
-            "--network",
-            "host",
-            "-q",
-            "-t",
-            f"{name}:{tag}",
-            "--build-arg",
-            f"BASE_IMAGE={BASE_IMAGE}",
-            str(APP),
-        )
-        sh("docker", "push", "-q", f"{name}:{tag}")
-    return name
 
 
 def shipline_project(root: Path, name: str, app: str, proxy_port: int) -> None:

@@ -117,7 +117,13 @@ def tags(
         print(tag)
 
 
-@task(help={**CONTEXT_HELP, "json": "Print the result as JSON on stdout (the log goes to stderr)."})
+IMAGE_HELP = {
+    **CONTEXT_HELP,
+    "json": "Print the result as JSON on stdout (the log goes to stderr).",
+}
+
+
+@task(help=IMAGE_HELP)
 def build(
     c: Context,
     ref: str | None = None,
@@ -160,7 +166,7 @@ def build(
     )
 
 
-@task(help={**CONTEXT_HELP, "json": "Print the result as JSON on stdout (the log goes to stderr)."})
+@task(help=IMAGE_HELP)
 def push(
     c: Context,
     ref: str | None = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ ACTIONS = Path(__file__).parents[2] / "actions"
 @pytest.fixture(scope="module")
 def python_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_runner_python(tmp_path_factory.mktemp("runner") / "python")
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[registry_support.Registry]:
-    try:
-        with registry_support.registry() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start the registry: {exc}")
 
 
 def test_build_then_push_actions(

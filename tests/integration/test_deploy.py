@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support import registry as registry_support
+from support.deploy_images import build_and_push, build_nginx, docker
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, run
@@ -29,24 +30,6 @@ from support.sshhost import SSHHost, ssh_host
 APP = Path(__file__).parents[1] / "support" / "deploy_app"
 NGINX = "shipline-test/nginx:1"
 TOKEN = "placeholder-api-token"
-
-
-def docker(*args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        ["docker", *args], input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[registry_support.Registry]:
-    try:
-        with registry_support.registry() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start the registry: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -60,57 +43,20 @@ def host() -> Iterator[SSHHost]:
 
 @pytest.fixture(scope="module")
 def image(registry: registry_support.Registry) -> str:
-    """The app in its versions, pushed: v1, v2, and builds that fail in each way."""
+    """The app in its versions, pushed: v1, v2, v4, and builds that fail in each way."""
     try:
         docker("info")
         docker("image", "inspect", BASE_IMAGE)
-        docker(
-            "build",
-            "--network",
-            "host",
-            "-q",
-            "-t",
-            NGINX,
-            "--build-arg",
-            f"BASE_IMAGE={BASE_IMAGE}",
-            "-f",
-            str(APP / "nginx.Dockerfile"),
-            str(APP),
-        )
-        name = f"{registry.host}/acme/web"
-        docker(
-            "login",
-            "-u",
-            registry.username,
-            "--password-stdin",
+        build_nginx(NGINX)
+        return build_and_push(
             registry.host,
-            stdin=registry.password,
+            registry.username,
+            registry.password,
+            "acme/web",
+            ["v1", "v2", "v3-unhealthy", "v3-crash", "v3-wrong", "v4"],
         )
-        for tag, mode in [
-            ("v1", "ok"),
-            ("v2", "ok"),
-            ("v3-unhealthy", "unhealthy"),
-            ("v3-crash", "crash"),
-            ("v3-wrong", "wrong-version"),
-            ("v4", "ok"),
-        ]:
-            docker(
-                "build",
-                "--network",
-                "host",
-                "-q",
-                "-t",
-                f"{name}:{tag}",
-                "--build-arg",
-                f"BASE_IMAGE={BASE_IMAGE}",
-                "--build-arg",
-                f"APP_MODE={mode}",
-                str(APP),
-            )
-            docker("push", "-q", f"{name}:{tag}")
     except RuntimeError as exc:
         pytest.fail(f"cannot prepare the deploy images (run scripts/provision): {exc}")
-    return name
 
 
 @pytest.fixture(scope="module")

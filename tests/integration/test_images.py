@@ -29,15 +29,6 @@ def engine() -> None:
         pytest.fail("base image shipline/python-base:bookworm missing; run scripts/provision")
 
 
-@pytest.fixture(scope="module")
-def registry() -> Iterator[registry_support.Registry]:
-    try:
-        with registry_support.registry() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start the registry: {exc}")
-
-
 @pytest.fixture
 def image_name(registry: registry_support.Registry) -> Iterator[str]:
     name = f"{registry.host}/acme/app-{secrets.token_hex(3)}"

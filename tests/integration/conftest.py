@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support import registry as registry_support
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[registry_support.Registry]:
+    """A real registry with htpasswd auth on a free loopback port, for one test module."""
+    try:
+        with registry_support.registry() as running:
+            yield running
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start the registry: {exc}")
