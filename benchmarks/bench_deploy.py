@@ -213,14 +213,13 @@ def main() -> int:
                     flush=True,
                 )
         finally:
-            ssh(host, f"cd {seed} && docker compose -p seed000 -f compose.yml down -t 1 || true")
-            for slot in ("blue", "green", "proxy"):
+            for project_name in ("seed000", f"{app}-blue", f"{app}-green", f"{app}-proxy"):
                 ids = sh(
                     "docker",
                     "ps",
                     "-aq",
                     "--filter",
-                    f"label=com.docker.compose.project={app}-{slot}",
+                    f"label=com.docker.compose.project={project_name}",
                 ).split()
                 if ids:
                     sh("docker", "rm", "-f", *ids)

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support import registry as registry_support
-from support.deploy_images import build_and_push, build_nginx, docker
+from support.deploy_images import build_and_push, build_nginx, docker, remove_images
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, run
@@ -93,6 +93,7 @@ retries = 2
     (root / ".env.production").write_text(f"API_TOKEN={TOKEN}\n")
     (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
     yield root
+    remove_images(image)
     for project_name in (f"{app}-blue", f"{app}-green", f"{app}-proxy"):
         ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project_name}")
         if ids.split():

@@ -12,22 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 from support import registry as registry_support
+from support.deploy_images import build_and_push, build_nginx, docker, remove_images
 from support.load import Load
 from support.netns import NSHost, ns_host, shared_address
 from support.postgres import free_port
 from support.run import Result, run
-from support.sample import BASE_IMAGE
 
 APP = Path(__file__).parents[1] / "support" / "deploy_app"
 PROXY_PORT = 18080
-
-
-def docker(*args: str, stdin: str | None = None) -> None:
-    done = subprocess.run(
-        ["docker", *args], input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()[-400:]}")
 
 
 @pytest.fixture(scope="module")
@@ -41,36 +33,11 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
             )
             port = registry.host.split(":")[1]
             local, remote = f"127.0.0.1:{port}", f"{shared}:{port}"
-            docker(
-                "login", "-u", registry.username, "--password-stdin", local, stdin=registry.password
+            build_and_push(  # logs in, so the nginx push below is allowed too
+                local, registry.username, registry.password, "acme/web", ["v1", "v2", "v4"]
             )
-            docker(
-                "build",
-                "--network",
-                "host",
-                "-q",
-                "-t",
-                f"{local}/test/nginx:1",
-                "--build-arg",
-                f"BASE_IMAGE={BASE_IMAGE}",
-                "-f",
-                str(APP / "nginx.Dockerfile"),
-                str(APP),
-            )
+            build_nginx(f"{local}/test/nginx:1")
             docker("push", "-q", f"{local}/test/nginx:1")
-            for tag in ("v1", "v2", "v4"):
-                docker(
-                    "build",
-                    "--network",
-                    "host",
-                    "-q",
-                    "-t",
-                    f"{local}/acme/web:{tag}",
-                    "--build-arg",
-                    f"BASE_IMAGE={BASE_IMAGE}",
-                    str(APP),
-                )
-                docker("push", "-q", f"{local}/acme/web:{tag}")
             path = "/srv/shipline-fleet-test"
             hosts = [stack.enter_context(ns_host(i, path, remote)) for i in (11, 12)]
         except (RuntimeError, subprocess.CalledProcessError) as exc:
@@ -99,6 +66,8 @@ min-free-mb = 10
         (project / "tasks.py").write_text("from shipline.tasks import namespace\n")
         (project / "known_hosts").write_text("".join(h.known_hosts.read_text() for h in hosts))
         yield project, hosts, registry.password
+        remove_images(f"{local}/acme/web")
+        remove_images(f"{local}/test/nginx")
 
 
 def deploy(project: Path, hosts: list[NSHost], password: str, *args: str) -> Result:

@@ -67,3 +67,10 @@ def build_and_push(
         )
         docker("push", "-q", f"{name}:{tag}")
     return name
+
+
+def remove_images(name: str) -> None:
+    """Remove every tag of `name` from the engine (each run's registry has its own port)."""
+    refs = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).split()
+    if refs:
+        docker("rmi", "-f", *refs)
