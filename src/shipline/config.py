@@ -153,7 +153,24 @@ class Config:
     security: SecurityConfig
     tests: TestsConfig
     tiers: Mapping[str, Tier]
-    deploy: DeployConfig | None = None
+    deploy: DeployConfig = field(
+        default_factory=lambda: DeployConfig(
+            "app",
+            "/srv/app",
+            "compose.yml",
+            None,
+            ("app",),
+            8001,
+            8080,
+            "nginx:1.27-alpine",
+            120.0,
+            2.0,
+            3,
+            None,
+            "http://{host}:8080",
+            1024,
+        )
+    )
     smoke: SmokeConfig = field(default_factory=lambda: SmokeConfig("/health", (), True, 5.0, 3))
     image: ImageConfig = field(
         default_factory=lambda: ImageConfig(

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -211,8 +211,3 @@ def register(*names: str, root: Path | None = None) -> None:
             python=list(cfg.python) if cfg.python else None,
             venv_backend=cfg.venv_backend,
         )(_session_function(check, cfg))
-
-
-def registered(names: Sequence[str] = ()) -> tuple[str, ...]:
-    """The session names `register(*names)` creates, for tests and docs."""
-    return tuple(c.name for c in catalogue.select(names))

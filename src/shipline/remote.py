@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,7 +217,3 @@ class Remote:
             sftp.posix_rename(path + ".tmp", path)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise RemoteError(f"could not write {path} on {self.spec}: {exc}") from None
-
-
-def quote(text: str) -> str:
-    return shlex.quote(text)

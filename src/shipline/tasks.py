@@ -243,7 +243,6 @@ def _deployer(
 
 
 def _plan_maker(cfg: config.Config, name: str, login: bool) -> PlanFor:
-    assert cfg.deploy is not None  # noqa: S101 - parse always sets it
     compose_path = cfg.root / cfg.deploy.compose_file
     if not compose_path.is_file():
         raise ConfigError(

@@ -13,7 +13,6 @@ import shlex
 from dataclasses import dataclass, field
 
 from shipline.config import Config, DeployConfig
-from shipline.errors import ConfigError
 from shipline.remote import HostSpec
 
 SLOTS = ("blue", "green")
@@ -183,8 +182,6 @@ def plan_host(
 ) -> HostPlan:
     """The ordered steps for one host, from config, version and the host's live slot."""
     deploy = cfg.deploy
-    if deploy is None:  # pragma: no cover - parse always sets it
-        raise ConfigError("tool.shipline.deploy: missing")
     nxt = other(live) if live else SLOTS[0]
     release = release_dir(deploy, version)
     new = compose(deploy, nxt, version)
@@ -310,7 +307,6 @@ def prune_command(deploy: DeployConfig, name: str, keep: int) -> str:
 def rollback_steps(cfg: Config, plan: HostPlan, switched: set[str]) -> tuple[Step, ...]:
     """Undo a failed deploy on its host: traffic back to the live slot, the new slot down."""
     deploy = cfg.deploy
-    assert deploy is not None  # noqa: S101 - parse always sets it
     steps: list[Step] = []
     if plan.live:
         for service in deploy.services:

@@ -54,7 +54,6 @@ class Deployer:
 
     @property
     def path(self) -> str:
-        assert self.cfg.deploy is not None  # noqa: S101 - parse always sets it
         return self.cfg.deploy.path
 
     def remote(self, host: HostSpec) -> Remote:
@@ -107,7 +106,6 @@ class Deployer:
 
     # -- steps -----------------------------------------------------------------------------
     def _container(self, run: HostRun, service: str) -> str:
-        assert self.cfg.deploy is not None  # noqa: S101
         project = f"{self.cfg.deploy.app}-{run.plan.next}"
         out = self.remote(run.plan.host).run(
             f"docker ps -aq --filter label=com.docker.compose.project={project} "
@@ -141,7 +139,6 @@ class Deployer:
             if step.service and "/proxy/upstreams/" in step.path:
                 run.switched.add(step.service)
         elif step.kind == "disk":
-            assert self.cfg.deploy is not None  # noqa: S101
             out = remote.run(f"df -Pm {self.path} | tail -1 | awk '{{print $4}}'")
             free = int(out.stdout.strip() or 0)
             if free < self.cfg.deploy.min_free_mb:
@@ -161,7 +158,6 @@ class Deployer:
                     f"{out.stderr.strip().splitlines()[-1:]}"
                 )
         elif step.kind == "wait-healthy":
-            assert self.cfg.deploy is not None  # noqa: S101
             container = self._container(run, step.service)
             if not container:
                 raise DeployFailed(f"{step.service} ({run.plan.next}) did not start on {host}")
@@ -173,7 +169,6 @@ class Deployer:
         elif step.kind == "drain":
             self.drain(host, float(step.command))
         elif step.kind == "smoke":
-            assert self.cfg.deploy is not None  # noqa: S101
             url = self.cfg.deploy.url.format(host=host.host)
             results = smoke.run_checks(url, self.cfg.smoke, run.plan.version)
             failed = [r for r in results if not r.ok]
@@ -187,7 +182,6 @@ class Deployer:
 
     def drain(self, host: HostSpec, limit: float) -> None:
         """Until nginx's old workers have finished their requests (to the old slot)."""
-        assert self.cfg.deploy is not None  # noqa: S101
         command = plans.proxy_draining(self.cfg.deploy)
         deadline = time.monotonic() + limit
         for delay in health.delays(0.05, 1.5, 0.5):
@@ -200,7 +194,6 @@ class Deployer:
 
     def diagnostics(self, run: HostRun) -> None:
         """The failing container's logs and health log, and the app's containers."""
-        assert self.cfg.deploy is not None  # noqa: S101
         host = run.plan.host
         try:
             remote = self.remote(host)
