@@ -174,6 +174,7 @@ class FakeDeployer:
         self.versions = {f"h{i}": "v1" for i in range(4)}
         self.executed: list[tuple[str, str]] = []
         self.lines: list[str] = []
+        self.broken_restores: set[tuple[str, str]] = set()
 
     def echo(self, line: str) -> None:
         self.lines.append(line)
@@ -183,6 +184,8 @@ class FakeDeployer:
 
     def execute(self, plan: plans.HostPlan) -> rollout.HostRun:
         self.executed.append((plan.host.host, plan.version))
+        if (plan.host.host, plan.version) in self.broken_restores:
+            raise rollout.DeployFailed(f"{plan.host}: SSH unreachable")
         if plan.host.host in self.failing and plan.version == "v2":
             raise rollout.DeployFailed(f"{plan.host}: app v2 is unhealthy")
         self.versions[plan.host.host] = plan.version
@@ -238,3 +241,17 @@ def test_success_everywhere(tmp_path: Path) -> None:
     assert [r.plan.host.host for r in runs] == ["h0", "h1", "h2"]
     assert [fake.versions[f"h{i}"] for i in range(3)] == ["v2", "v2", "v2"]
     assert not any("restoring" in line for line in fake.lines)
+
+
+def test_a_host_that_cannot_be_restored_does_not_strand_the_others(tmp_path: Path) -> None:
+    fake = FakeDeployer(failing={"h2"})
+    fake.broken_restores = {("h1", "v1")}
+    hosts = [HostSpec("d", f"h{i}") for i in range(3)]
+    with pytest.raises(ShiplineError) as caught:
+        rollout.rollout(fake, hosts, "v2", "1", plan_for(tmp_path))  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "d@h2: app v2 is unhealthy; rolled back d@h0 back on v1; d@h1 could NOT be put back on "
+        "v1 (d@h1: SSH unreachable): the fleet is NOT on one version, fix those hosts and run "
+        "`invoke rollback`"
+    )
+    assert ("h0", "v1") in fake.executed  # h0 restored although h1 failed first

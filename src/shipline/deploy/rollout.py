@@ -304,22 +304,39 @@ def rollout(
                 except ShiplineError as exc:
                     failures.append(exc)
         if failures:
-            restored = restore(deployer, done, plan_for)
-            suffix = f"; {restored} so the fleet stays on one version" if restored else ""
+            restored, stuck = restore(deployer, done, plan_for)
+            suffix = f"; rolled back {', '.join(restored)}" if restored else ""
+            if stuck:
+                suffix += (
+                    f"; {'; '.join(stuck)}: the fleet is NOT on one version, fix those "
+                    "hosts and run `invoke rollback`"
+                )
+            elif restored:
+                suffix += " so the fleet stays on one version"
             raise DeployFailed(f"{failures[0]}{suffix}")
     return done
 
 
-def restore(deployer: Deployer, done: Sequence[HostRun], plan_for: PlanFor) -> str:
-    """Put hosts this run already updated back on the version they had."""
-    names = []
-    for run in reversed(done):
+def restore(
+    deployer: Deployer, done: Sequence[HostRun], plan_for: PlanFor
+) -> tuple[list[str], list[str]]:
+    """Put hosts this run already updated back on the version they had.
+
+    Returns the hosts put back and those that could not be.
+    """
+    names: list[str] = []
+    stuck: list[str] = []
+    for run in reversed(done):  # every host is tried: one failing does not strand the rest
         previous = run.plan.previous
         host = run.plan.host
         if previous is None:
             deployer.echo(f"[{host}] had no previous version; leaving {run.plan.version}")
             continue
         deployer.echo(f"[{host}] restoring {previous}")
-        deployer.execute(plan_for(host, previous, deployer.state(host)))
+        try:
+            deployer.execute(plan_for(host, previous, deployer.state(host)))
+        except ShiplineError as exc:
+            stuck.append(f"{host} could NOT be put back on {previous} ({exc})")
+            continue
         names.append(f"{host} back on {previous}")
-    return "rolled back " + ", ".join(names) if names else ""
+    return names, stuck
