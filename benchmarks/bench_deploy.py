@@ -23,7 +23,6 @@ import argparse
 import json
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from support import registry as registry_support  # noqa: E402
-from support.deploy_images import build_and_push, build_nginx  # noqa: E402
+from support.deploy_images import (  # noqa: E402
+    build_and_push,
+    build_nginx,
+    remove_app,
+    write_project,
+)
 from support.load import Load  # noqa: E402
 from support.postgres import free_port  # noqa: E402
 from support.sshhost import SSHHost, ssh_host  # noqa: E402
@@ -104,24 +108,16 @@ def prepare(registry: registry_support.Registry) -> str:
 
 
 def shipline_project(root: Path, name: str, app: str, proxy_port: int) -> None:
-    (root / "pyproject.toml").write_text(f"""[project]
-name = "web"
-[tool.shipline.image]
-name = "{name}"
-[tool.shipline.deploy]
-app = "{app}"
-path = "{root / "srv"}"
-base-port = {free_port()}
-proxy-port = {proxy_port}
-proxy-image = "{NGINX}"
-env-file = "prod.env"
-drain-seconds = 1
-url = "http://{{host}}:{proxy_port}"
-min-free-mb = 10
-""")
-    shutil.copy(APP / "compose.yml", root / "compose.yml")
-    (root / "prod.env").write_text("API_TOKEN=x\n")
-    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+    write_project(
+        root,
+        image=name,
+        app=app,
+        path=str(root / "srv"),
+        proxy_port=proxy_port,
+        base_port=free_port(),
+        proxy_image=NGINX,
+        token="x",
+    )
 
 
 def run_shipline(root: Path, host: SSHHost, version: str) -> dict[str, float]:
@@ -213,16 +209,8 @@ def main() -> int:
                     flush=True,
                 )
         finally:
-            for project_name in ("seed000", f"{app}-blue", f"{app}-green", f"{app}-proxy"):
-                ids = sh(
-                    "docker",
-                    "ps",
-                    "-aq",
-                    "--filter",
-                    f"label=com.docker.compose.project={project_name}",
-                ).split()
-                if ids:
-                    sh("docker", "rm", "-f", *ids)
+            remove_app(app)
+            remove_app("seed000")
     summary: dict[str, object] = {}
     for method, data in rows.items():
         summary[method] = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 from support import registry as registry_support
-from support.deploy_images import build_and_push, build_nginx, docker, remove_images
+from support.deploy_images import (
+    build_and_push,
+    build_nginx,
+    docker,
+    remove_app,
+    remove_images,
+    write_project,
+)
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, run
@@ -65,39 +71,20 @@ def project(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Pa
     root.mkdir()
     app = f"web-{secrets.token_hex(3)}"
     proxy_port = free_port()
-    (root / "pyproject.toml").write_text(f"""
-[project]
-name = "web"
-version = "1.0.0"
-
-[tool.shipline.image]
-name = "{image}"
-
-[tool.shipline.deploy]
-app = "{app}"
-path = "{root / "srv"}"
-base-port = {free_port()}
-proxy-port = {proxy_port}
-proxy-image = "{NGINX}"
-health-timeout = 20
-drain-seconds = 1
-env-file = ".env.production"
-url = "http://{{host}}:{proxy_port}"
-min-free-mb = 10
-
-[tool.shipline.smoke]
-protected-paths = ["/items"]
-retries = 2
-""")
-    shutil.copy(APP / "compose.yml", root / "compose.yml")
-    (root / ".env.production").write_text(f"API_TOKEN={TOKEN}\n")
-    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+    write_project(
+        root,
+        image=image,
+        app=app,
+        path=str(root / "srv"),
+        proxy_port=proxy_port,
+        base_port=free_port(),
+        proxy_image=NGINX,
+        token=TOKEN,
+        extra='\n[tool.shipline.smoke]\nprotected-paths = ["/items"]\nretries = 2\n',
+    )
     yield root
     remove_images(image)
-    for project_name in (f"{app}-blue", f"{app}-green", f"{app}-proxy"):
-        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project_name}")
-        if ids.split():
-            docker("rm", "-f", *ids.split())
+    remove_app(app)
 
 
 def deploy(

@@ -12,7 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 from support import registry as registry_support
-from support.deploy_images import build_and_push, build_nginx, docker, remove_images
+from support.deploy_images import (
+    build_and_push,
+    build_nginx,
+    docker,
+    remove_images,
+    write_project,
+)
 from support.load import Load
 from support.netns import NSHost, ns_host, shared_address
 from support.postgres import free_port
@@ -44,26 +50,16 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
             pytest.fail(f"cannot set up the namespace hosts: {exc}")
         project = tmp_path_factory.mktemp("fleet") / "web"
         project.mkdir()
-        (project / "pyproject.toml").write_text(f"""
-[project]
-name = "web"
-[tool.shipline.image]
-name = "{remote}/acme/web"
-[tool.shipline.deploy]
-app = "web"
-path = "{path}"
-base-port = {free_port()}
-proxy-port = {PROXY_PORT}
-proxy-image = "{remote}/test/nginx:1"
-health-timeout = 30
-drain-seconds = 1
-env-file = "prod.env"
-url = "http://{{host}}:{PROXY_PORT}"
-min-free-mb = 10
-""")
-        shutil.copy(APP / "compose.yml", project / "compose.yml")
-        (project / "prod.env").write_text("API_TOKEN=fleet\n")
-        (project / "tasks.py").write_text("from shipline.tasks import namespace\n")
+        write_project(
+            project,
+            image=f"{remote}/acme/web",
+            app="web",
+            path=path,
+            proxy_port=PROXY_PORT,
+            base_port=free_port(),
+            proxy_image=f"{remote}/test/nginx:1",
+            token="fleet",
+        )
         (project / "known_hosts").write_text("".join(h.known_hosts.read_text() for h in hosts))
         yield project, hosts, registry.password
         remove_images(f"{local}/acme/web")

@@ -1,4 +1,5 @@
-"""The deploy tests' images: nginx from the local base, and the app in its versions."""
+"""The deploy tests' images and projects: nginx from the local base, the app in its
+versions, and a project that deploys it."""
 
 from __future__ import annotations
 
@@ -74,3 +75,48 @@ def remove_images(name: str) -> None:
     refs = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).split()
     if refs:
         docker("rmi", "-f", *refs)
+
+
+def write_project(
+    root: Path,
+    *,
+    image: str,
+    app: str,
+    path: str,
+    proxy_port: int,
+    base_port: int,
+    proxy_image: str,
+    token: str,
+    extra: str = "",
+) -> None:
+    """A project that deploys the app: pyproject, compose file, env file, tasks.py."""
+    (root / "pyproject.toml").write_text(f"""[project]
+name = "web"
+version = "1.0.0"
+
+[tool.shipline.image]
+name = "{image}"
+
+[tool.shipline.deploy]
+app = "{app}"
+path = "{path}"
+base-port = {base_port}
+proxy-port = {proxy_port}
+proxy-image = "{proxy_image}"
+health-timeout = 30
+drain-seconds = 1
+env-file = "prod.env"
+url = "http://{{host}}:{proxy_port}"
+min-free-mb = 10
+{extra}""")
+    (root / "compose.yml").write_text((APP / "compose.yml").read_text())
+    (root / "prod.env").write_text(f"API_TOKEN={token}\n")
+    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+
+
+def remove_app(app: str) -> None:
+    """Remove the containers of an app's slots and proxy from the engine."""
+    for project in (f"{app}-blue", f"{app}-green", f"{app}-proxy", app):
+        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}")
+        if ids.split():
+            docker("rm", "-f", *ids.split())
