@@ -88,6 +88,10 @@ TASK_OUTPUTS: Mapping[str, tuple[Output, ...]] = {
         Output("digest", "The pushed manifest's digest"),
         Output("tags", "The pushed image references, one per line"),
     ),
+    "deploy": (
+        Output("version", "The version now live on every host"),
+        Output("overhead-seconds", "Deploy time minus time to healthy, slowest host"),
+    ),
 }
 SARIF_INPUT = Input(
     "sarif", "Also write SARIF for code scanning (true/false)", "false", catalogue.SARIF_ENV

@@ -320,12 +320,12 @@ def deploy(
             f"{run.plan.host}: slowest steps: "
             + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest)
         )
-        overhead = run.seconds - run.health_seconds
         print(
             f"{run.plan.host}: {version} live in slot {run.plan.next} in {run.seconds:.1f}s "
             f"(waiting for healthy {run.health_seconds:.1f}s)"
         )
-        _github_output({"version": version, "seconds": f"{overhead:.2f}"})
+    overhead = max(run.seconds - run.health_seconds for run in runs)
+    _github_output({"version": version, "overhead-seconds": f"{overhead:.2f}"})
 
 
 @task(
