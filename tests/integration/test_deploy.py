@@ -114,6 +114,25 @@ def deploy(
     )
 
 
+def lock_status(project: Path, spec: str, known_hosts: Path, key: Path) -> Result:
+    return run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "lock",
+            "--status",
+            "--host",
+            spec,
+            "--known-hosts",
+            str(known_hosts),
+            "--key",
+            str(key),
+        ],
+        cwd=project,
+    )
+
+
 def proxy_url(project: Path) -> str:
     text = (project / "pyproject.toml").read_text()
     port = text.split("proxy-port = ")[1].split()[0]
@@ -313,22 +332,7 @@ def test_11_bad_input(project: Path, host: SSHHost, tmp_path: Path) -> None:
 
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    unknown = run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "lock",
-            "--status",
-            "--host",
-            host.spec,
-            "--known-hosts",
-            str(empty),
-            "--key",
-            str(host.key),
-        ],
-        cwd=project,
-    )
+    unknown = lock_status(project, host.spec, empty, host.key)
     assert unknown.code == 1
     fingerprint = subprocess.run(
         ["ssh-keygen", "-l", "-E", "sha256", "-f", "/dev/stdin"],
@@ -341,41 +345,11 @@ def test_11_bad_input(project: Path, host: SSHHost, tmp_path: Path) -> None:
 
     wrong = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
-    refused = run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "lock",
-            "--status",
-            "--host",
-            host.spec,
-            "--known-hosts",
-            str(host.known_hosts),
-            "--key",
-            str(wrong),
-        ],
-        cwd=project,
-    )
+    refused = lock_status(project, host.spec, host.known_hosts, wrong)
     assert refused.code == 1
     assert "refused the SSH key" in refused.output
 
-    closed = run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "lock",
-            "--status",
-            "--host",
-            f"root@127.0.0.1:{free_port()}",
-            "--known-hosts",
-            str(host.known_hosts),
-            "--key",
-            str(host.key),
-        ],
-        cwd=project,
-    )
+    closed = lock_status(project, f"root@127.0.0.1:{free_port()}", host.known_hosts, host.key)
     assert closed.code == 1
     assert "cannot reach root@127.0.0.1:" in closed.output
     for result in (malformed, unknown, refused, closed):
