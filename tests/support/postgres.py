@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from shipline.demo.sandbox import free_port
 
 
 def _bindir() -> Path:
@@ -22,13 +23,6 @@ def _bindir() -> Path:
     raise RuntimeError(
         "PostgreSQL server binaries not found; run scripts/provision (installs Debian's postgresql)"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -134,6 +134,8 @@ error_log /dev/stderr warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    server_tokens off;
+    client_max_body_size 10m;
     include /etc/shipline/upstreams/*.conf;
     server {{
         listen {deploy.proxy_port};
@@ -142,7 +144,10 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_next_upstream error timeout http_502;
+            proxy_read_timeout 60s;
         }}
     }}
 }}

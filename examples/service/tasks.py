@@ -1,0 +1,1 @@
+from shipline.tasks import namespace  # noqa: F401

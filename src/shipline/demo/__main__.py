@@ -1,0 +1,3 @@
+from shipline.demo.pipeline import main
+
+raise SystemExit(main())

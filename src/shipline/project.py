@@ -1,0 +1,246 @@
+"""What `invoke init` needs to know about an existing project, read from its files.
+
+Detection only: the package, the Python version, the ASGI or WSGI entry point and
+the health route. Nothing here writes; `scaffold` renders from the result.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from shipline import config
+from shipline.errors import ConfigError, UsageError
+
+ASGI_FACTORIES = {
+    "FastAPI": "fastapi",
+    "Starlette": "starlette",
+    "Quart": "quart",
+    "Litestar": "litestar",
+    "get_asgi_application": "django",
+}
+WSGI_FACTORIES = {"Flask": "flask", "Bottle": "bottle", "get_wsgi_application": "django"}
+PREFERRED_MODULES = ("main", "app", "asgi", "wsgi", "api", "server", "application")
+PYTHONS = ("3.12", "3.13", "3.14", "3.11", "3.10", "3.9")
+"""Base image versions in order of preference: python:3.12-slim unless the project excludes it."""
+HEALTH_ROUTE = re.compile(r"""["'](/(?:health|healthz|livez|ping)/?)["']""")
+TIER_DIRS = ("integration", "database", "e2e", "security")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    package: str
+    package_dir: str
+    python: str
+    entry: str
+    """`module:attribute` as gunicorn takes it."""
+    asgi: bool
+    framework: str
+    """fastapi, starlette, flask, django, ... or "" when given with --entry."""
+    health_path: str
+    health_found: bool
+    has_httpx: bool
+    tests_dir: str
+    missing_tiers: tuple[str, ...]
+    """Test tiers with no directory yet; the rendered config marks them optional."""
+    has_shipline_table: bool
+
+
+def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
+    """Read the project at `root`; every problem is one line naming the fix."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists():
+        raise UsageError(
+            f"no pyproject.toml in {root}; run init from the project's root "
+            "(a project needs a [project] table with its name)"
+        )
+    data = config.read_pyproject(pyproject)
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f'{pyproject}: no [project] name; add name = "your-app" under [project]')
+    tool = data.get("tool", {})
+    shipline_table = tool.get("shipline") if isinstance(tool, dict) else None
+    configured = shipline_table.get("package") if isinstance(shipline_table, dict) else None
+    package, package_dir = find_package(root, name, configured)
+    if entry:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\(\))?", entry):
+            raise UsageError(f"--entry {entry!r}: expected module:attribute, e.g. app.main:app")
+        asgi, framework = not wsgi, ""
+    else:
+        entry, asgi, framework = find_entry(root, package, package_dir)
+    health = find_health_path(root / package_dir)
+    tests_dir = "tests"
+    return Project(
+        root=root,
+        name=name,
+        package=package,
+        package_dir=package_dir,
+        python=python_version(root, project if isinstance(project, dict) else {}),
+        entry=entry,
+        asgi=asgi,
+        framework=framework,
+        health_path=health or "/health",
+        health_found=health is not None,
+        has_httpx=declares(data, "httpx") or declares(data, "fastapi[standard]"),
+        tests_dir=tests_dir,
+        missing_tiers=tuple(t for t in TIER_DIRS if not (root / tests_dir / t).is_dir()),
+        has_shipline_table=isinstance(shipline_table, dict),
+    )
+
+
+def find_package(root: Path, name: str, configured: object) -> tuple[str, str]:
+    """The import package: [tool.shipline] package, the project's name, or the only one."""
+    if isinstance(configured, str) and configured:
+        candidates = [configured]
+    else:
+        candidates = [re.sub(r"[-_.]+", "_", name).lower()]
+    for candidate in candidates:
+        for relative in (f"src/{candidate}", candidate):
+            if (root / relative / "__init__.py").is_file():
+                return candidate, relative
+    if isinstance(configured, str) and configured:
+        # The configured name is the user's word: never render for some other package.
+        raise ConfigError(
+            f"tool.shipline.package: no package {configured!r} (expected src/{configured}/ "
+            f"or {configured}/ with an __init__.py); set it to the import name of your package"
+        )
+    found = sorted(
+        path.parent.relative_to(root).as_posix()
+        for pattern in ("src/*/__init__.py", "*/__init__.py")
+        for path in root.glob(pattern)
+        if path.parent.name not in {"tests", "test", "docs", "migrations", "src"}
+    )
+    if len(found) == 1:
+        return found[0].rsplit("/", 1)[-1], found[0]
+    looked = f"src/{candidates[0]}/ or {candidates[0]}/"
+    more = f" (found several: {', '.join(found)})" if found else ""
+    raise ConfigError(
+        f"no package found for project {name!r}: expected {looked} with an __init__.py{more}; "
+        'set [tool.shipline] package = "your_package"'
+    )
+
+
+def _factory(node: ast.expr) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _modules(root: Path, package_dir: str) -> list[Path]:
+    """The package's modules, the likely homes of an app first."""
+    files = sorted((root / package_dir).rglob("*.py"))
+
+    def rank(path: Path) -> tuple[int, int, str]:
+        stem = path.stem
+        preferred = PREFERRED_MODULES.index(stem) if stem in PREFERRED_MODULES else 99
+        return (len(path.relative_to(root).parts), preferred, path.as_posix())
+
+    return sorted(files, key=rank)
+
+
+def find_entry(root: Path, package: str, package_dir: str) -> tuple[str, bool, str]:
+    """`module:attribute` of the first module-level `x = FastAPI(...)` (or a WSGI factory)."""
+    base = Path(package_dir).parent
+    for path in _modules(root, package_dir):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for node in tree.body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            factory = _factory(value) if value is not None else None
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if factory is None or not names:
+                continue
+            module_path = path.relative_to(root / base).with_suffix("")
+            parts = module_path.parts[:-1] if module_path.name == "__init__" else module_path.parts
+            module = ".".join(parts)
+            if factory in ASGI_FACTORIES:
+                return f"{module}:{names[0]}", True, ASGI_FACTORIES[factory]
+            if factory in WSGI_FACTORIES:
+                return f"{module}:{names[0]}", False, WSGI_FACTORIES[factory]
+    raise ConfigError(
+        f"no ASGI or WSGI app found in {package_dir}/ (looked for a module-level "
+        "app = FastAPI(...), Starlette, Flask, Django's get_asgi_application() and others); "
+        "pass --entry module:attribute"
+    )
+
+
+def find_health_path(package: Path) -> str | None:
+    for path in sorted(package.rglob("*.py")):
+        try:
+            match = HEALTH_ROUTE.search(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, OSError):
+            continue
+        if match:
+            return match.group(1)
+    return None
+
+
+def python_version(root: Path, project: dict[str, Any]) -> str:
+    """`.python-version` if present, else 3.12 when requires-python allows it, else the newest."""
+    pinned = root / ".python-version"
+    if pinned.is_file():
+        match = re.match(r"\s*(3\.\d+)", pinned.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            return match.group(1)
+    requires = project.get("requires-python")
+    if not isinstance(requires, str):
+        return PYTHONS[0]
+    try:
+        spec = SpecifierSet(requires)
+    except InvalidSpecifier:
+        raise ConfigError(
+            f"project.requires-python: {requires!r} is not a version specifier; "
+            'expected e.g. ">=3.11"'
+        ) from None
+    for version in PYTHONS:
+        # The image has the minor version's latest release: ">=3.11.4" or "~=3.11.4"
+        # allow python:3.11-slim though they exclude 3.11(.0) itself.
+        if spec.contains(version) or spec.contains(f"{version}.99"):
+            return version
+    raise ConfigError(
+        f"project.requires-python: {requires!r} allows none of Python {', '.join(PYTHONS)}; "
+        "widen it, or write the version to build with in .python-version"
+    )
+
+
+def declares(data: dict[str, Any], requirement: str) -> bool:
+    """Whether any dependency list (main, extras, groups) names `requirement`."""
+    lists: list[object] = []
+    project = data.get("project", {})
+    if isinstance(project, dict):
+        lists.append(project.get("dependencies", []))
+        extras = project.get("optional-dependencies", {})
+        if isinstance(extras, dict):
+            lists.extend(extras.values())
+    groups = data.get("dependency-groups", {})
+    if isinstance(groups, dict):
+        lists.extend(groups.values())
+    pattern = re.compile(rf"{re.escape(requirement)}(?![\w.-])", re.IGNORECASE)
+    return any(
+        isinstance(item, str) and pattern.match(item.strip())
+        for group in lists
+        if isinstance(group, list)
+        for item in group
+    )

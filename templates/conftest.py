@@ -1,0 +1,37 @@
+"""Shared test fixtures (a starter rendered by `invoke init`; yours to change).
+
+The placeholder environment lives in pyproject.toml, [tool.shipline.tests] env:
+shipline's pytest plugin sets it before this file is imported, so the app imports
+without real secrets, and a real value in the environment always wins.
+"""
+[% if client == "starlette" %]
+
+from collections.abc import Iterator
+
+import pytest
+from [[ testclient ]] import TestClient
+
+from [[ app_module ]] import [[ app_name ]]
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    """The app in-process, with its startup and shutdown run."""
+    with TestClient([[ app_name ]]) as test_client:
+        yield test_client
+[% elif client == "flask" %]
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from [[ app_module ]] import [[ app_name ]]
+
+
+@pytest.fixture
+def client() -> Iterator[FlaskClient]:
+    """The app in-process."""
+    with [[ app_name ]].test_client() as test_client:
+        yield test_client
+[% endif %]

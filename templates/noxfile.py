@@ -1,0 +1,3 @@
+import shipline.nox
+
+shipline.nox.register()

@@ -1,0 +1,7 @@
+"""Smoke tests: the fastest proof the build is alive (a starter from `invoke init`)."""
+
+
+def test_the_app_imports() -> None:
+    from [[ app_module ]] import [[ app_name ]]
+
+    assert callable([[ app_name ]])
