@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from rich.console import Console
@@ -164,3 +168,205 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.Mo
 def test_preflight_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     assert pipeline.preflight() == "docker not found; run scripts/provision (it installs docker.io)"
+
+
+class FakeLoad:
+    """Stands in for the load generator: what it counted is set by the test."""
+
+    counted: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, url: str, threads: int) -> None:
+        self.url = url
+        self.sent = int(str(self.counted["sent"]))
+        self.failed = int(str(self.counted["failed"]))
+        self.versions = dict(self.counted["versions"])  # type: ignore[call-overload]
+        self.failures = ["HTTP 502"] * self.failed
+
+    def __enter__(self) -> FakeLoad:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def canned_output(name: str) -> str:
+    if name.startswith("build"):
+        return '{"size": 164000000, "cached_steps": 4, "steps": 27, "builder": "classic"}\n'
+    if name.startswith("push"):
+        tags = ", ".join(f'"127.0.0.1:5999/demo/service:{t}"' for t in ("v1.0.0", "latest"))
+        return f'log\n{{"pushed": [{tags}], "digest": "sha256:0123456789abcdef0123"}}\n'
+    if name == "live integration tests":
+        return "===== 4 passed, 3 warnings in 1.50s =====\n"
+    return ""
+
+
+def run_faked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: dict[str, object]
+) -> tuple[Demo, list[tuple[str, list[str], dict[str, str]]], list[str]]:
+    """run_demo with every service and command faked; git and the copy are real."""
+    import contextlib
+    import time
+
+    calls: list[tuple[str, list[str], dict[str, str]]] = []
+    cleaned: list[str] = []
+    password = "registry-password-not-for-argv"
+
+    @contextlib.contextmanager
+    def registry(username: str) -> object:
+        yield Registry("127.0.0.1:5999", username, password)
+
+    @contextlib.contextmanager
+    def ssh_host() -> object:
+        from shipline.demo.sandbox import SSHHost
+
+        yield SSHHost(
+            "127.0.0.1",
+            2222,
+            tmp_path / "key",
+            tmp_path / "known",
+            "ssh-ed25519 AAA",
+            tmp_path,
+            None,
+        )  # type: ignore[arg-type]
+
+    def run(self: Demo, name: str, argv: list[str], env: dict[str, str] | None = None) -> str:
+        calls.append((name, argv, {**self.env, **(env or {})}))
+        return canned_output(name)
+
+    monkeypatch.setattr(pipeline.sandbox, "registry", registry)
+    monkeypatch.setattr(pipeline.sandbox, "ssh_host", ssh_host)
+    monkeypatch.setattr(pipeline.Demo, "run", run)
+    monkeypatch.setattr(pipeline, "Load", FakeLoad)
+    monkeypatch.setattr(pipeline, "remove_app", lambda app: cleaned.append(app))
+    monkeypatch.setattr(pipeline, "remove_images", lambda name: cleaned.append(name))
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    FakeLoad.counted = load
+    demo = Demo(EXAMPLE, tmp_path / "work", recording_console())
+    pipeline.run_demo(demo, keep=False)
+    return demo, calls, cleaned
+
+
+def test_the_pipeline_runs_each_stage_as_a_user_would_and_keeps_secrets_off_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load = {"sent": 120, "failed": 0, "versions": {"1.0.0": 60, "1.1.0": 60}}
+    demo, calls, cleaned = run_faked(tmp_path, monkeypatch, load)
+
+    assert [(s.name, s.result) for s in demo.stages] == [
+        (name, "passed")
+        for name in (
+            "prepare",
+            *pipeline.CHECKS,
+            "build 1.0.0",
+            "push 1.0.0",
+            "deploy 1.0.0",
+            "smoke checks",
+            "live integration tests",
+            "release 1.1.0",
+            "build 1.1.0",
+            "push 1.1.0",
+            "deploy 1.1.0 under load",
+        )
+    ]
+    commands = {name: argv for name, argv, _ in calls}
+    assert commands["lint"][-3:] == ["nox", "-s", "lint"]
+    assert commands["build 1.1.0"][-6:] == [
+        "build",
+        "--ref",
+        "refs/tags/v1.1.0",
+        "--event",
+        "push",
+        "--json",
+    ]
+    deploy = commands["deploy 1.1.0 under load"]
+    assert deploy[deploy.index("--host") + 1] == "root@127.0.0.1:2222"
+    assert deploy[deploy.index("--version") + 1] == "1.1.0"
+    assert deploy[deploy.index("--known-hosts") + 1] == str(tmp_path / "known")
+    assert commands["live integration tests"][-4:] == ["-s", "e2e", "--", "--live=on"]
+    envs = {name: env for name, _, env in calls}
+    token = envs["live integration tests"]["API_TOKEN"]
+    assert envs["live integration tests"]["SERVICE_URL"].startswith("http://127.0.0.1:")
+    for name, argv, env in calls:
+        assert "registry-password-not-for-argv" not in " ".join(argv), name
+        assert token not in " ".join(argv), name
+        assert env["GITHUB_TOKEN"] == "registry-password-not-for-argv"
+    env_file = demo.project / "deploy.env"
+    assert f"API_TOKEN={token}" in env_file.read_text()
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    tags = subprocess.run(
+        ["git", "tag"], cwd=demo.project, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tags == ["v1.0.0", "v1.1.0"]
+    assert demo.load == {
+        "sent": 120,
+        "failed": 0,
+        "versions": {"1.0.0": 60, "1.1.0": 60},
+        "failures": [],
+    }
+    assert sorted(cleaned) == sorted([pipeline.APP, "127.0.0.1:5999/demo/service"])
+    assert demo.stages[-1].detail == "120 requests sent, 0 failed (1.0.0: 60, 1.1.0: 60)"
+
+
+@pytest.mark.parametrize(
+    ("load", "reason"),
+    [
+        ({"sent": 90, "failed": 2, "versions": {"1.0.0": 88}}, "2 of 90 requests failed"),
+        ({"sent": 90, "failed": 0, "versions": {"1.0.0": 90}}, "versions served under load"),
+    ],
+)
+def test_a_failed_request_or_a_missing_release_fails_the_deploy_under_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: dict[str, object], reason: str
+) -> None:
+    demo, _, cleaned = run_faked(tmp_path, monkeypatch, load)
+    last = demo.stages[-1]
+    assert (last.name, last.result) == ("deploy 1.1.0 under load", "failed")
+    assert reason in demo.console.export_text()
+    assert cleaned  # the sandbox is cleaned up after a failure too
+
+
+def test_a_stage_command_logs_its_output_and_a_failure_carries_it(tmp_path: Path) -> None:
+    demo = Demo(EXAMPLE, tmp_path, recording_console(), env={"GREETING": "hello"})
+    demo.project.mkdir()
+    demo.logs.mkdir()
+    script = (
+        "import os, sys; print(os.environ['GREETING'], os.getcwd()); sys.exit(int(sys.argv[1]))"
+    )
+    out = demo.run("say hi", [sys.executable, "-c", script, "0"])
+    assert f"hello {demo.project}" in out
+    assert (tmp_path / "logs" / "say-hi.log").read_text() == out
+    with pytest.raises(StageFailed) as failed:
+        demo.run("say bye", [sys.executable, "-c", script, "3"], {"GREETING": "bye"})
+    assert failed.value.args[0] == f"exit 3; log: {tmp_path / 'logs' / 'say-bye.log'}"
+    assert f"bye {demo.project}" in failed.value.args[1]
+
+
+def test_main_prints_the_table_writes_a_summary_and_exits_by_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def passing(demo: Demo, keep: bool) -> None:
+        demo.stages += [Stage("lint", "passed", 1.0), Stage("security", "warning", 2.0, "n/a")]
+        demo.load = {"sent": 10, "failed": 0}
+
+    def failing(demo: Demo, keep: bool) -> None:
+        demo.stages += [Stage("lint", "failed", 1.0, "exit 1"), Stage("type")]
+
+    def broken(demo: Demo, keep: bool) -> None:
+        raise RuntimeError("sshd did not start: port in use")
+
+    monkeypatch.setattr(pipeline, "preflight", lambda: None)
+    for run, code, line in (
+        (passing, 0, "shipline demo passed"),
+        (failing, 1, "shipline demo failed at: lint"),
+        (broken, 1, "shipline demo failed at: (setup)"),
+    ):
+        monkeypatch.setattr(pipeline, "run_demo", run)
+        console = recording_console()
+        work = tmp_path / run.__name__
+        assert pipeline.main([str(EXAMPLE), "--work", str(work)], console) == code
+        text = console.export_text()
+        assert line in text
+        assert "stage" in text
+        assert "duration" in text
+        summary = json.loads((work / "summary.json").read_text())
+        assert [s["name"] for s in summary["stages"]][:1] in (["lint"], ["(setup)"])
+    assert "sshd did not start: port in use" in text

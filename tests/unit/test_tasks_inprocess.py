@@ -103,3 +103,16 @@ def test_smoke_task_reports_failures(project: Path, capsys: pytest.CaptureFixtur
     captured = capsys.readouterr()
     assert "FAIL" in captured.out
     assert "shipline: error: smoke checks failed: GET /health" in captured.err
+
+
+def test_an_unreachable_engine_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "Dockerfile").write_text("FROM scratch\n")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{project / 'no-engine.sock'}")
+    context = ("--ref", "refs/tags/v1.2.3", "--sha", "0123456789abcdef0123456789abcdef01234567")
+    assert invoke("build", *context) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"cannot reach the Docker engine at unix://{project / 'no-engine.sock'}" in err
+    assert "start it (scripts/provision does) or set DOCKER_HOST" in err

@@ -266,7 +266,8 @@ class Pipeline:
                 stage.result = "passed"
         except StageFailed as exc:
             stage.result = "failed"
-            stage.detail = stage.detail or str(exc.args[0])
+            reason = str(exc.args[0])
+            stage.detail = f"{stage.detail}; {reason}" if stage.detail else reason
             self.failed = True
             output = exc.args[1] if len(exc.args) > 1 else ""
             tail = "\n".join(str(output).splitlines()[-40:])

@@ -76,6 +76,7 @@ def test_health_is_public_but_reveals_no_configuration(client: TestClient) -> No
 def test_a_database_failure_leaks_no_details(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: dict[str, str]
 ) -> None:
+    (tmp_path / "private-dir").write_text("a file where the database's directory should be")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'private-dir' / 'x' / 'db.sqlite'}")
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post("/items", json={"name": "x"}, headers=auth)
