@@ -14,25 +14,11 @@ from pathlib import Path
 
 from support.run import run
 
+from shipline.demo import pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "service"
-STAGES = [
-    "prepare",
-    "lint",
-    "type",
-    "security",
-    "smoke",
-    "unit",
-    "build 1.0.0",
-    "push 1.0.0",
-    "deploy 1.0.0",
-    "smoke checks",
-    "live integration tests",
-    "release 1.1.0",
-    "build 1.1.0",
-    "push 1.1.0",
-    "deploy 1.1.0 under load",
-]
+STAGES = list(pipeline.STAGES)
 
 
 def demo(example: Path, work: Path) -> tuple[int, str, dict[str, object]]:

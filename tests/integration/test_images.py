@@ -14,6 +14,8 @@ from support import registry as registry_support
 from support.run import Result, run
 from support.sample import add_image, git, make_project, write
 
+from shipline.demo.sandbox import remove_images
+
 
 @pytest.fixture(scope="module")
 def engine() -> None:
@@ -33,14 +35,7 @@ def engine() -> None:
 def image_name(registry: registry_support.Registry) -> Iterator[str]:
     name = f"{registry.host}/acme/app-{secrets.token_hex(3)}"
     yield name
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    if listed:
-        subprocess.run(["docker", "rmi", "-f", *listed], capture_output=True, check=False)
+    remove_images(name)
 
 
 def invoke(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -16,19 +15,10 @@ import pytest
 from support.run import clean_env, nox, run
 from support.sample import BASE_IMAGE, git, write
 
-CREATED = (
-    "Dockerfile",
-    ".dockerignore",
-    "compose.yml",
-    "nginx.conf",
-    "gunicorn.conf.py",
-    "noxfile.py",
-    "tasks.py",
-    ".github/workflows/ci.yml",
-    ".github/workflows/cd.yml",
-    "tests/conftest.py",
-    "tests/smoke/test_smoke.py",
-)
+from shipline import scaffold
+from shipline.demo.sandbox import free_port, remove_images
+
+CREATED = tuple(path for _, path, _ in scaffold.FILES)
 
 PYPROJECT = """\
 [build-system]
@@ -154,20 +144,7 @@ def app_name() -> Iterator[str]:
     containers = subprocess.run(docker, capture_output=True, text=True).stdout.split()
     if containers:
         subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if listed:
-        subprocess.run(["docker", "rmi", "-f", *listed], capture_output=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    remove_images(name)
 
 
 def docker(*args: str) -> str:
@@ -264,6 +241,22 @@ def test_fresh_fastapi_project_passes_its_checks_builds_and_runs(
         assert docker("exec", container, "printenv", "APP_VERSION") == "main"
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+
+    # `docker compose up`: nginx starts once the app is healthy and serves it on :8080.
+    env = {
+        "APP_IMAGE": f"{app_name}:main",
+        "PROXY_IMAGE": "shipline/nginx:bookworm",
+        "COMPOSE_PROJECT_NAME": app_name,
+    }
+    up = run(["docker", "compose", "up", "-d", "--wait", "--wait-timeout", "90"], project, env)
+    try:
+        assert up.code == 0, up
+        with urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+        app_state = docker("compose", "-p", app_name, "ps", "--format", "{{.Service}} {{.Health}}")
+        assert "app healthy" in app_state.splitlines()
+    finally:
+        run(["docker", "compose", "down", "-v", "-t", "5"], project, env)
 
 
 def test_init_again_changes_nothing(tmp_path: Path) -> None:

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from support.sample import BASE_IMAGE
 
+from shipline.demo.sandbox import remove_app, remove_images
+
+__all__ = ["remove_app", "remove_images"]
+
 APP = Path(__file__).parent / "deploy_app"
 MODES = {
     "v1": "ok",
@@ -70,13 +74,6 @@ def build_and_push(
     return name
 
 
-def remove_images(name: str) -> None:
-    """Remove every tag of `name` from the engine (each run's registry has its own port)."""
-    refs = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).split()
-    if refs:
-        docker("rmi", "-f", *refs)
-
-
 def write_project(
     root: Path,
     *,
@@ -112,11 +109,3 @@ min-free-mb = 10
     (root / "compose.yml").write_text((APP / "compose.yml").read_text())
     (root / "prod.env").write_text(f"API_TOKEN={token}\n")
     (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
-
-
-def remove_app(app: str) -> None:
-    """Remove the containers of an app's slots and proxy from the engine."""
-    for project in (f"{app}-blue", f"{app}-green", f"{app}-proxy", app):
-        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}")
-        if ids.split():
-            docker("rm", "-f", *ids.split())

@@ -9,21 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Variables of the surrounding run that would change what a session does.
-SCRUBBED = (
-    "GITHUB_ACTIONS",
-    "GITHUB_EVENT_NAME",
-    "GITHUB_REF",
-    "SHIPLINE_ACTIVE",
-    "SHIPLINE_LIVE",
-    "PYTEST_ADDOPTS",
-    "PYTEST_XDIST_WORKER",
-    "COV_CORE_SOURCE",
-    "COV_CORE_CONFIG",
-    "COV_CORE_DATAFILE",
-    "NOX_DEFAULT_VENV_BACKEND",
-    "VIRTUAL_ENV",
-)
+from shipline.demo import pipeline
+
+# Variables of the surrounding run that would change what a session does: the
+# demo's list (it runs sessions inside a test run too), and nox's backend choice.
+SCRUBBED = (*pipeline.SCRUBBED, "NOX_DEFAULT_VENV_BACKEND")
 
 
 @dataclass(frozen=True)

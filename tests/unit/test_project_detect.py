@@ -317,17 +317,7 @@ def test_httpx_declared_and_missing_tiers(tmp_path: Path) -> None:
 
 # The plan -------------------------------------------------------------------------------
 
-OWNED_FILES = [
-    "Dockerfile",
-    ".dockerignore",
-    "compose.yml",
-    "nginx.conf",
-    "gunicorn.conf.py",
-    "noxfile.py",
-    "tasks.py",
-    ".github/workflows/ci.yml",
-    ".github/workflows/cd.yml",
-]
+OWNED_FILES = [path for _, path, kind in scaffold.FILES if kind == scaffold.OWNED]
 STARTERS = ["tests/conftest.py", "tests/smoke/test_smoke.py"]
 
 

@@ -46,6 +46,20 @@ BASE_IMAGE = "shipline/python-base:bookworm"
 PROXY_IMAGE = "shipline/nginx:bookworm"
 RELEASES = ("1.0.0", "1.1.0")
 CHECKS = ("lint", "type", "security", "smoke", "unit")
+STAGES = (
+    "prepare",
+    *CHECKS,
+    f"build {RELEASES[0]}",
+    f"push {RELEASES[0]}",
+    f"deploy {RELEASES[0]}",
+    "smoke checks",
+    "live integration tests",
+    f"release {RELEASES[1]}",
+    f"build {RELEASES[1]}",
+    f"push {RELEASES[1]}",
+    f"deploy {RELEASES[1]} under load",
+)
+"""The demo's stages in order; the summary table has one row for each."""
 APP = "shipline-demo"
 VOLUME = "service-data"
 """The example's data volume (compose.yml names it after the app `invoke init` saw)."""
@@ -203,27 +217,11 @@ def audit_unreachable(project: Path) -> bool:
 
 def remove_app(app: str) -> None:
     """The demo's containers (both slots and the proxy) and its data volume."""
-    for project in (f"{app}-blue", f"{app}-green", f"{app}-proxy"):
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+    sandbox.remove_app(app)
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
 
 
-def remove_images(name: str) -> None:
-    refs = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    if refs:
-        subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)
+remove_images = sandbox.remove_images
 
 
 def preflight() -> str | None:
@@ -290,6 +288,8 @@ class Sandbox:
     host: sandbox.SSHHost
     token: str
     url: str
+    registry_env: dict[str, str]
+    """The registry password, for the stages that push or pull (never on a command line)."""
 
 
 def run_demo(demo: Demo, keep: bool) -> None:
@@ -329,10 +329,10 @@ def run_demo(demo: Demo, keep: bool) -> None:
             _git(demo.project, "commit", "-q", "-m", "The example service")
             _git(demo.project, "tag", f"v{RELEASES[0]}")
             token_env = cfg["tool"]["shipline"]["image"].get("token-env", "GITHUB_TOKEN")
-            demo.env[token_env] = registry.password
             stack.callback(remove_app, APP)
             stack.callback(remove_images, f"{registry.host}/demo/service")
-            box.append(Sandbox(registry, host, token, f"http://127.0.0.1:{proxy_port}"))
+            url = f"http://127.0.0.1:{proxy_port}"
+            box.append(Sandbox(registry, host, token, url, {token_env: registry.password}))
             stage.detail = f"registry {registry.host}, SSH host {host.spec}, work {demo.work}"
 
         pipe.stage("prepare", prepare)
@@ -382,7 +382,8 @@ def run_demo(demo: Demo, keep: bool) -> None:
         def push(version: str) -> Callable[[Stage], None]:
             def work(stage: Stage) -> None:
                 ref = ["--ref", f"refs/tags/v{version}", "--event", "push"]
-                out = demo.run(f"push {version}", [*invoke, "push", *ref, "--json"])
+                argv = [*invoke, "push", *ref, "--json"]
+                out = demo.run(f"push {version}", argv, box[0].registry_env)
                 pushed = json.loads(out.strip().splitlines()[-1])
                 tags = ", ".join(t.rsplit(":", 1)[1] for t in pushed["pushed"])
                 stage.detail = f"tags {tags}; {pushed['digest'][:19]}"
@@ -405,7 +406,7 @@ def run_demo(demo: Demo, keep: bool) -> None:
             ]
 
         def first_deploy(stage: Stage) -> None:
-            demo.run(f"deploy {RELEASES[0]}", deploy_argv(RELEASES[0]))
+            demo.run(f"deploy {RELEASES[0]}", deploy_argv(RELEASES[0]), box[0].registry_env)
             stage.detail = f"rolling deploy over SSH to {box[0].host.spec}; live at {box[0].url}"
 
         def smoke(stage: Stage) -> None:
@@ -426,7 +427,8 @@ def run_demo(demo: Demo, keep: bool) -> None:
             with Load(f"{box[0].url}/health", threads=2) as load:
                 time.sleep(1.0)  # traffic flowing before the deploy starts
                 try:
-                    demo.run(f"deploy {version} under load", deploy_argv(version))
+                    argv = deploy_argv(version)
+                    demo.run(f"deploy {version} under load", argv, box[0].registry_env)
                 finally:
                     time.sleep(1.0)
             demo.load = {

@@ -189,3 +189,24 @@ auth:
         process.wait(timeout=10)
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _docker(*args: str) -> str:
+    """A docker command whose failure does not matter (cleanup of what may not exist)."""
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def remove_images(name: str) -> None:
+    """Remove every tag of `name` from the engine (each registry run has its own port)."""
+    refs = _docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).split()
+    if refs:
+        _docker("rmi", "-f", *refs)
+
+
+def remove_app(app: str) -> None:
+    """Remove the containers of an app's slots and proxy (and a bare compose project)."""
+    for project in (f"{app}-blue", f"{app}-green", f"{app}-proxy", app):
+        ids = _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}")
+        if ids.split():
+            _docker("rm", "-f", *ids.split())
