@@ -13,11 +13,13 @@ import contextlib
 import difflib
 import os
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
+from shipline.errors import ConfigError
 from shipline.project import Project
 
 SERVER_PACKAGES = {
@@ -139,11 +141,26 @@ def plan(project: Project, base_image: str | None = None, force: bool = False) -
     if project.has_shipline_table:
         actions.append(Action("pyproject.toml", "unchanged", ""))
     else:
-        current = (project.root / "pyproject.toml").read_text(encoding="utf-8")
-        block = env.get_template("shipline.toml").render(values)
-        joiner = "" if current.endswith("\n") else "\n"
-        actions.append(Action("pyproject.toml", "append", current + joiner + block))
+        actions.append(_append_config(project.root / "pyproject.toml", env, values))
     return actions
+
+
+def _append_config(pyproject: Path, env: jinja2.Environment, values: dict[str, object]) -> Action:
+    """The [tool.shipline] block after the file's own text, in the file's line endings."""
+    with pyproject.open(encoding="utf-8", newline="") as handle:
+        current = handle.read()
+    newline = "\r\n" if "\r\n" in current else "\n"
+    block = env.get_template("shipline.toml").render(values).replace("\n", newline)
+    joiner = "" if current.endswith("\n") else newline
+    content = current + joiner + block
+    try:
+        tomllib.loads(content)
+    except tomllib.TOMLDecodeError:
+        raise ConfigError(
+            f"{pyproject}: [tool.shipline] cannot be appended (an inline `tool = {{...}}` "
+            "table?); add the block of templates/shipline.toml by hand, then run init again"
+        ) from None
+    return Action("pyproject.toml", "append", content)
 
 
 def _has_tests(directory: Path) -> bool:

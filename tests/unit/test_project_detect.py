@@ -514,3 +514,28 @@ def test_force_overwrites_a_file_in_another_encoding(tmp_path: Path) -> None:
     assert "-# caf\ufffd" in conflict.diff.splitlines()
     scaffold.apply(tmp_path, actions)
     assert (tmp_path / "nginx.conf").read_text() == conflict.content
+
+
+def test_the_config_block_keeps_a_crlf_pyproject_crlf(tmp_path: Path) -> None:
+    found = fastapi_app(tmp_path)
+    original = (tmp_path / "pyproject.toml").read_text().replace("\n", "\r\n")
+    (tmp_path / "pyproject.toml").write_bytes(original.encode())
+    scaffold.apply(tmp_path, scaffold.plan(found))
+    data = (tmp_path / "pyproject.toml").read_bytes()
+    assert data.startswith(original.encode())
+    assert b"[tool.shipline]\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert tomllib.loads(data.decode())["tool"]["shipline"]["default-branch"] == "main"
+
+
+def test_an_inline_tool_table_cannot_take_the_block_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    fastapi_app(tmp_path)
+    path = tmp_path / "pyproject.toml"
+    path.write_text("tool = { ruff = { line-length = 100 } }\n" + path.read_text())
+    found = project.read(tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match=r"cannot be appended \(an inline `tool = \{\.\.\.\}`"):
+        scaffold.plan(found)
+    assert path.read_bytes() == before
