@@ -47,7 +47,6 @@ class Project:
     health_path: str
     health_found: bool
     has_httpx: bool
-    tests_dir: str
     missing_tiers: tuple[str, ...]
     """Test tiers with no directory yet; the rendered config marks them optional."""
     has_shipline_table: bool
@@ -77,7 +76,6 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
     else:
         entry, asgi, framework = find_entry(root, package, package_dir)
     health = find_health_path(root / package_dir)
-    tests_dir = "tests"
     return Project(
         root=root,
         name=name,
@@ -90,8 +88,7 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
         health_path=health or "/health",
         health_found=health is not None,
         has_httpx=declares(data, "httpx") or declares(data, "fastapi[standard]"),
-        tests_dir=tests_dir,
-        missing_tiers=tuple(t for t in TIER_DIRS if not (root / tests_dir / t).is_dir()),
+        missing_tiers=tuple(t for t in TIER_DIRS if not (root / "tests" / t).is_dir()),
         has_shipline_table=isinstance(shipline_table, dict),
     )
 

@@ -81,7 +81,6 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         client = "flask"
     return {
         "app": project.name.lower().replace("_", "-").replace(".", "-"),
-        "package": project.package,
         "base_image": base_image or f"python:{project.python}-slim",
         "entry": project.entry,
         "app_module": module,
