@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support import registry as registry_support  # noqa: E402
 from support.deploy_images import (  # noqa: E402
     build_and_push,
-    build_nginx,
+    proxy_image,
     remove_app,
     write_project,
 )
@@ -44,8 +44,10 @@ from support.load import Load  # noqa: E402
 from support.postgres import free_port  # noqa: E402
 from support.sshhost import SSHHost, ssh_host  # noqa: E402
 
+from shipline.demo.pipeline import PROXY_IMAGE  # noqa: E402
+
 APP = ROOT / "tests" / "support" / "deploy_app"
-NGINX = "shipline-test/nginx:1"
+NGINX = PROXY_IMAGE
 
 SEED_COMPOSE = """services:
   app:
@@ -101,7 +103,7 @@ def ssh(host: SSHHost, command: str) -> str:
 
 
 def prepare(registry: registry_support.Registry) -> str:
-    build_nginx(NGINX)
+    proxy_image()
     return build_and_push(
         registry.host, registry.username, registry.password, "bench/web", ["v1", "v2"]
     )

@@ -21,8 +21,8 @@ import pytest
 from support import registry as registry_support
 from support.deploy_images import (
     build_and_push,
-    build_nginx,
     docker,
+    proxy_image,
     remove_app,
     remove_images,
     write_project,
@@ -33,8 +33,10 @@ from support.run import Result, run
 from support.sample import BASE_IMAGE
 from support.sshhost import SSHHost, ssh_host
 
+from shipline.demo.pipeline import PROXY_IMAGE
+
 APP = Path(__file__).parents[1] / "support" / "deploy_app"
-NGINX = "shipline-test/nginx:1"
+NGINX = PROXY_IMAGE
 TOKEN = "placeholder-api-token"
 
 
@@ -53,7 +55,7 @@ def image(registry: registry_support.Registry) -> str:
     try:
         docker("info")
         docker("image", "inspect", BASE_IMAGE)
-        build_nginx(NGINX)
+        proxy_image()
         return build_and_push(
             registry.host,
             registry.username,

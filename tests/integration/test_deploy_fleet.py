@@ -14,8 +14,8 @@ import pytest
 from support import registry as registry_support
 from support.deploy_images import (
     build_and_push,
-    build_nginx,
     docker,
+    proxy_image,
     remove_images,
     write_project,
 )
@@ -42,7 +42,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
             build_and_push(  # logs in, so the nginx push below is allowed too
                 local, registry.username, registry.password, "acme/web", ["v1", "v2", "v4"]
             )
-            build_nginx(f"{local}/test/nginx:1")
+            docker("tag", proxy_image(), f"{local}/test/nginx:1")
             docker("push", "-q", f"{local}/test/nginx:1")
             path = "/srv/shipline-fleet-test"
             hosts = [stack.enter_context(ns_host(i, path, remote)) for i in (11, 12)]

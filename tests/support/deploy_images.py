@@ -9,6 +9,7 @@ from pathlib import Path
 
 from support.sample import BASE_IMAGE
 
+from shipline.demo.pipeline import PROXY_IMAGE
 from shipline.demo.sandbox import remove_app, remove_images
 
 __all__ = ["remove_app", "remove_images"]
@@ -34,20 +35,10 @@ def docker(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def build_nginx(ref: str) -> None:
-    docker(
-        "build",
-        "--network",
-        "host",
-        "-q",
-        "-t",
-        ref,
-        "--build-arg",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        "-f",
-        str(APP / "nginx.Dockerfile"),
-        str(APP),
-    )
+def proxy_image() -> str:
+    """The nginx image scripts/provision builds, the one the demo deploys behind."""
+    docker("image", "inspect", PROXY_IMAGE)
+    return PROXY_IMAGE
 
 
 def build_and_push(
