@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from shipline.deploy import inputs
 from shipline.errors import ConfigError
 
 TIERS: tuple[str, ...] = ("smoke", "unit", "integration", "database", "e2e", "security")
@@ -124,6 +125,8 @@ class DeployConfig:
     url: str
     """Where smoke checks reach a host: {host} is replaced by the host's address."""
     min_free_mb: int
+    lock_ttl: float = 60.0
+    """Seconds after which a deploy lock whose heartbeat was not renewed is stale."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ class Config:
             None,
             "http://{host}:8080",
             1024,
+            60.0,
         )
     )
     smoke: SmokeConfig = field(default_factory=lambda: SmokeConfig("/health", (), True, 5.0, 3))
@@ -512,14 +516,14 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
 
     image_table = table.sub("image")
     image = ImageConfig(
-        name=image_table.get("name", None, _image_name),
+        name=image_table.get("name", None, inputs.image_name_setting),
         dockerfile=image_table.get("dockerfile", "Dockerfile", _string()),
         context=image_table.get("context", ".", _string()),
         build_args=image_table.get("build-args", MappingProxyType({}), _env),
         target=image_table.get("target", None, _string()),
         tags=image_table.get("tags", None, _strings),
         flavor=image_table.get("flavor", (), _strings),
-        username=image_table.get("username", None, _string()),
+        username=image_table.get("username", None, inputs.username_setting),
         token_env=image_table.get("token-env", "GITHUB_TOKEN", _env_name),
         platforms=image_table.get("platforms", (), _strings),
         cache_from=image_table.get("cache-from", (), _strings),
@@ -530,29 +534,35 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     deploy_table = table.sub("deploy")
     app_default = re.sub(r"[^a-z0-9-]+", "-", (project_name or package or "app").lower())
     deploy = DeployConfig(
-        app=deploy_table.get("app", app_default, _slug),
-        path=deploy_table.get("path", f"/srv/{app_default}", _abs_path),
+        app=deploy_table.get("app", app_default, inputs.slug_setting),
+        path=deploy_table.get("path", f"/srv/{app_default}", inputs.remote_path_setting),
         compose_file=deploy_table.get("compose-file", "compose.yml", _string()),
         env_file=deploy_table.get("env-file", None, _string()),
-        services=deploy_table.get("services", ("app",), _strings),
-        base_port=deploy_table.get("base-port", 8001, _port),
-        proxy_port=deploy_table.get("proxy-port", 8080, _port),
-        proxy_image=deploy_table.get("proxy-image", "nginx:1.27-alpine", _string()),
-        health_timeout=deploy_table.get("health-timeout", 120.0, _seconds),
-        drain_seconds=deploy_table.get("drain-seconds", 2.0, _seconds),
-        keep=deploy_table.get("keep", 3, _count),
-        migrations=deploy_table.get("migrations", None, _string()),
-        url=deploy_table.get("url", "http://{host}:8080", _string()),
+        services=deploy_table.get("services", ("app",), inputs.services_setting),
+        base_port=deploy_table.get("base-port", 8001, inputs.port_setting),
+        proxy_port=deploy_table.get("proxy-port", 8080, inputs.port_setting),
+        proxy_image=deploy_table.get(
+            "proxy-image", "nginx:1.27-alpine", inputs.image_reference_setting
+        ),
+        health_timeout=deploy_table.get("health-timeout", 120.0, inputs.seconds_setting()),
+        drain_seconds=deploy_table.get("drain-seconds", 2.0, inputs.seconds_setting(zero=True)),
+        keep=deploy_table.get("keep", 3, inputs.whole_number_setting(1)),
+        migrations=deploy_table.get("migrations", None, inputs.service_setting),
+        url=deploy_table.get("url", "http://{host}:8080", inputs.url_template_setting),
         min_free_mb=deploy_table.get("min-free-mb", 1024, _count),
+        lock_ttl=deploy_table.get("lock-ttl", 60.0, inputs.seconds_setting()),
     )
     deploy_table.done()
+    inputs.slot_ports_check(
+        deploy_table.path, deploy.base_port, deploy.proxy_port, len(deploy.services)
+    )
 
     smoke_table = table.sub("smoke")
     smoke = SmokeConfig(
-        health_path=smoke_table.get("health-path", "/health", _string()),
-        protected_paths=smoke_table.get("protected-paths", (), _strings),
+        health_path=smoke_table.get("health-path", "/health", inputs.url_path_setting),
+        protected_paths=smoke_table.get("protected-paths", (), inputs.url_paths_setting),
         check_version=smoke_table.get("check-version", True, _boolean),
-        timeout=smoke_table.get("timeout", 5.0, _seconds),
+        timeout=smoke_table.get("timeout", 5.0, inputs.seconds_setting()),
         retries=smoke_table.get("retries", 3, _count),
     )
     smoke_table.done()
@@ -581,45 +591,10 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     )
 
 
-def _image_name(path: str, value: object) -> str:
-    pattern = r"[a-z0-9.\-]+(:[0-9]+)?(/[a-z0-9._\-]+)+|[a-z0-9._\-]+"
-    if not isinstance(value, str) or not re.fullmatch(pattern, value.lower()):
-        raise ConfigError(
-            f'{path}: expected an image name such as "ghcr.io/acme/app", got {show(value)}'
-        )
-    return value.lower()
-
-
 def _env_name(path: str, value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ConfigError(f"{path}: expected an environment variable name, got {show(value)}")
     return value
-
-
-def _slug(path: str, value: object) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-        raise ConfigError(f'{path}: expected lowercase letters, digits and "-", got {show(value)}')
-    return value
-
-
-def _abs_path(path: str, value: object) -> str:
-    if not isinstance(value, str) or not value.startswith("/") or "'" in value or " " in value:
-        raise ConfigError(
-            f'{path}: expected an absolute path such as "/srv/app", got {show(value)}'
-        )
-    return value.rstrip("/")
-
-
-def _port(path: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ConfigError(f"{path}: expected a port number from 1 to 65535, got {show(value)}")
-    return value
-
-
-def _seconds(path: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{path}: expected a number of seconds, got {show(value)}")
-    return float(value)
 
 
 def _marker(path: str, value: object) -> str:

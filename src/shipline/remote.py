@@ -13,6 +13,8 @@ import hashlib
 import io
 import os
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,14 +133,62 @@ class Remote:
         )
         client: Any = conn.client
         client.get_host_keys().clear()
-        if os.environ.get(KNOWN_HOSTS_ENV):
-            for line in os.environ[KNOWN_HOSTS_ENV].splitlines():
-                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-                if entry is not None:
-                    for name in entry.hostnames:
-                        client.get_host_keys().add(name, entry.key.get_name(), entry.key)
-        if self.known_hosts.is_file():
-            client.load_host_keys(str(self.known_hosts))
+        # Host keys are read line by line here, not by paramiko's load, so that a
+        # mangled line (a CI secret pasted wrong, a corrupt file) is one error naming
+        # its line, before any connection, rather than a traceback or a silently
+        # skipped key followed by a misleading "unknown host key".
+        sources: list[tuple[str, str, str]] = []
+        if os.environ.get(KNOWN_HOSTS_ENV):  # first: its keys win over the file's
+            fix = f"fix the {KNOWN_HOSTS_ENV} variable (or the secret it comes from)"
+            sources.append((KNOWN_HOSTS_ENV, os.environ[KNOWN_HOSTS_ENV], fix))
+        where = self.known_hosts
+        name = str(where) if str(where).isprintable() else repr(str(where))
+        fix = "point --known-hosts at an OpenSSH known_hosts file, or remove it"
+        try:
+            if where.is_file():
+                sources.append((name, where.read_bytes().decode(), "fix the file"))
+            elif where.exists():
+                raise UsageError(f"{name}: not a known_hosts file but a directory; {fix}")
+        except UnicodeDecodeError:
+            raise UsageError(f"{name}: not a known_hosts file (not text); {fix}") from None
+        except OSError as exc:
+            raise UsageError(f"{name}: cannot be read ({exc.strerror}); {fix}") from None
+        keys = client.get_host_keys()
+        for origin, text, fix in sources:
+            for number, raw in enumerate(text.splitlines(), 1):
+                line = " ".join(raw.split())  # OpenSSH allows runs of blanks, paramiko not
+                fields = line.split(" ")
+                if not line or line.startswith("#") or fields[0] == "@cert-authority":
+                    continue  # paramiko cannot check certificates: such hosts stay unknown
+                if line.startswith("@"):
+                    raise UsageError(
+                        f"{origin} line {number}: paramiko cannot honour {fields[0]!r} "
+                        f"entries; {fix}: drop the line, and the key it names from the others"
+                    )
+                try:
+                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                    problem = "not 'host key-type base64-key'" if len(fields) < 3 else ""
+                except (
+                    paramiko.hostkeys.InvalidHostKey,
+                    paramiko.SSHException,
+                    ValueError,  # a short RSA modulus, undecodable UTF-8
+                    ArithmeticError,  # an RSA key with a negative field
+                    IndexError,
+                ):
+                    entry, problem = None, "the key does not decode"
+                if entry is None and not problem and origin == KNOWN_HOSTS_ENV:
+                    problem = f"key type {fields[1]!r} is not one paramiko can check"
+                if problem:
+                    raise UsageError(
+                        f"{origin} line {number}: {problem}; {fix}, using lines as "
+                        "`ssh-keyscan -t ed25519 HOST` prints them"
+                    )
+                if entry is None:
+                    continue  # a key type paramiko cannot check, in the user's own file
+                for name in entry.hostnames:
+                    known = keys.lookup(name)
+                    if known is None or entry.key.get_name() not in known:  # first one wins
+                        keys.add(name, entry.key.get_name(), entry.key)
         client.set_missing_host_key_policy(self._policy())
         try:
             conn.open()
@@ -166,15 +216,23 @@ class Remote:
             self._conn = None
 
     def run(
-        self, command: str, stdin: str | None = None, timeout: float | None = None
+        self, argv: Sequence[str], stdin: str | None = None, timeout: float | None = None
     ) -> RunResult:
-        """Run a shell command; `stdin` carries secrets so they never touch the command line.
+        """Run a command given as argv; `stdin` carries secrets so they never touch argv.
+
+        This is the one place a remote command becomes a string: `shlex.join`
+        quotes every word, so no value (a version, a path, a service name) is
+        ever read by the remote shell as code. Commands that need a shell are
+        `sh -c SCRIPT sh ARG...` with the script a constant and values positional.
 
         A bare channel on Fabric's connection: Fabric's own runner costs ~0.1 s a
         command, and a deploy runs a few dozen.
         """
         import paramiko
 
+        if isinstance(argv, str):  # a plain string would be split into letters below
+            raise TypeError("Remote.run takes an argv list, not a string")
+        command = shlex.join(argv)
         if self._conn is None:
             self.connect()
         try:
@@ -187,7 +245,7 @@ class Remote:
             # window, 2 MB), so waiting for the exit status first cannot deadlock.
             if not channel.status_event.wait(timeout):
                 channel.close()
-                raise RemoteError(f"{command.split()[0]} timed out on {self.spec}")
+                raise RemoteError(f"{argv[0]} timed out on {self.spec}")
             out, err = bytearray(), bytearray()
             while channel.recv_ready():
                 out += channel.recv(65536)

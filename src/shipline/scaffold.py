@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jinja2
 
+from shipline.deploy import inputs
 from shipline.errors import ConfigError
 from shipline.project import Project
 
@@ -73,6 +74,8 @@ def environment() -> jinja2.Environment:
 
 
 def context(project: Project, base_image: str | None) -> dict[str, object]:
+    if base_image is not None:  # rendered into the Dockerfile's ARG line as it is
+        inputs.image_reference(base_image, "--base-image")
     module, _, attribute = project.entry.partition(":")
     client = ""
     if project.framework in ("fastapi", "starlette") and project.has_httpx:

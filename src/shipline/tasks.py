@@ -18,16 +18,16 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from shipline import actions as generated_actions
-from shipline import config
+from shipline import config, crashlog
 from shipline import smoke as smoke_checks
-from shipline.deploy.plan import SLOTS, HostPlan, plan_host
-from shipline.deploy.rollout import Deployer, PlanFor, rollout
+from shipline.deploy import inputs
+from shipline.deploy import run as deploy_run
+from shipline.deploy.executor import HostRun
 from shipline.errors import ConfigError, ShiplineError, UsageError
 from shipline.images import build as image_build
 from shipline.images import context as git
 from shipline.images import meta as image_meta
 from shipline.images import push as image_push
-from shipline.remote import HostSpec, Remote
 
 CONTEXT_HELP = {
     "ref": "Git ref to tag for, e.g. refs/tags/v1.2.3 (default: GITHUB_REF, else the checkout)",
@@ -47,6 +47,13 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except ShiplineError as exc:
         raise Exit(f"shipline: error: {exc}", code=exc.exit_code) from None
+    except Exit:
+        raise
+    except BrokenPipeError:  # `invoke deploy --dry-run | head`: the reader left, not a bug
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise Exit(code=1) from None
+    except Exception as exc:
+        raise Exit(f"shipline: error: {crashlog.line(exc)}", code=1) from None
 
 
 def _client() -> Any:
@@ -191,7 +198,7 @@ def push(
 
 DEPLOY_HELP = {
     "host": "A host as user@host[:port]; repeat for several hosts",
-    "version": "The image tag to deploy (default: the main tag for the git context)",
+    "version": "The image tag or digest to deploy (default: the commit's immutable tag)",
     "batch": "Hosts at a time: a number, or a percentage such as 25%",
     "dry_run": "Print the plan (steps and commands per host) and change nothing",
     "lock_wait": "Seconds to wait for another deploy's lock before giving up",
@@ -201,77 +208,45 @@ DEPLOY_HELP = {
 }
 
 
-def _hosts(host: list[str]) -> list[HostSpec]:
-    if not host:
-        raise UsageError("no --host given; pass --host user@host[:port] (repeatable)")
-    return [HostSpec.parse(h) for h in host]
+def _default_version(ref: str | None) -> tuple[config.Config, str, str]:
+    """The commit's immutable tag: the release tag on a tag ref, else `sha-<sha7>`.
 
-
-def _who() -> str:
-    import getpass
-    import socket
-
-    actor = os.environ.get("GITHUB_ACTOR")
-    if actor:
-        return f"{actor} (GitHub run {os.environ.get('GITHUB_RUN_ID', '?')})"
-    return f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-def _deployer(
-    cfg: config.Config,
-    lock_wait: float,
-    accept_new_host_key: bool,
-    known_hosts: str | None,
-    key: str | None,
-    echo: Callable[[str], None] = print,
-) -> Deployer:
-    known = Path(known_hosts).expanduser() if known_hosts else None
-    key_file = Path(key).expanduser() if key else None
-
-    def connect(spec: HostSpec) -> Remote:
-        return Remote(spec, known, key_file, accept_new_host_key)
-
-    return Deployer(
-        cfg,
-        connect,
-        echo,
-        _who(),
-        lock_wait,
-        registry_user=cfg.image.username or os.environ.get("GITHUB_ACTOR", ""),
-        registry_token=os.environ.get(cfg.image.token_env, ""),
-    )
-
-
-def _plan_maker(cfg: config.Config, name: str, login: bool) -> PlanFor:
-    compose_path = cfg.root / cfg.deploy.compose_file
-    if not compose_path.is_file():
-        raise ConfigError(
-            f"tool.shipline.deploy.compose-file: no compose file at {compose_path}; "
-            "create it (`invoke init` writes one) or set the path"
+    Never a branch tag such as `main`: it moves, so a rollback to it would go nowhere.
+    """
+    cfg = config.load(Path.cwd())
+    now = dt.datetime.now(dt.UTC)
+    ctx = git.git_context(cfg.root, os.environ, cfg.default_branch, now, ref, None, None)
+    meta = image_meta.compute(cfg, ctx, os.environ)
+    if ctx.ref.startswith("refs/tags/") and meta.tags:
+        return cfg, meta.name, meta.version
+    immutable = [t for t in meta.tags if t.startswith("sha-")]
+    if not immutable:
+        raise UsageError(
+            f"no immutable tag for {ctx.ref or 'this checkout'} (its tags: "
+            f"{', '.join(meta.tags) or 'none'}); pass --version TAG or --version sha256:DIGEST"
         )
-    env_text = None
-    if cfg.deploy.env_file:
-        env_path = cfg.root / cfg.deploy.env_file
-        if not env_path.is_file():
-            raise ConfigError(f"tool.shipline.deploy.env-file: no file at {env_path}")
-        env_text = env_path.read_bytes()
-    compose_text = compose_path.read_bytes()
+    return cfg, meta.name, immutable[0]
 
-    def plan_for(host: HostSpec, version: str, state: dict[str, str]) -> HostPlan:
-        live = state.get("slot") if state.get("slot") in SLOTS else None
-        return plan_host(
-            cfg,
-            host,
-            f"{name}:{version}",
-            version,
-            live,
-            state.get("version"),
-            compose_text,
-            env_text,
-            login,
+
+def _report(runs: list[HostRun], version: str) -> None:
+    for run in runs:
+        slowest = sorted(run.timings, key=lambda t: t[1], reverse=True)[:5]
+        print(
+            f"{run.plan.host}: slowest steps: "
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest)
         )
+        print(
+            f"{run.plan.host}: {run.plan.release.version} ({run.plan.release.image}) live in "
+            f"slot {run.plan.next} in {run.seconds:.1f}s (waiting for healthy "
+            f"{run.health_seconds:.1f}s)"
+        )
+    if runs:
+        overhead = max(run.seconds - run.health_seconds for run in runs)
+        _github_output({"version": version, "overhead-seconds": f"{overhead:.2f}"})
 
-    return plan_for
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 @task(iterable=["host"], help=DEPLOY_HELP)
@@ -281,94 +256,82 @@ def deploy(
     version: str | None = None,
     batch: str = "1",
     dry_run: bool = False,
-    lock_wait: float = 0.0,
+    lock_wait: str = "0",
     accept_new_host_key: bool = False,
     known_hosts: str | None = None,
     key: str | None = None,
 ) -> None:
     """Rolling deploy over SSH: new version beside the old, healthy, switch, drain, smoke."""
     with _one_line_errors():
-        hosts = _hosts(host)
-        if not re.fullmatch(r"[1-9][0-9]*%?", batch):
-            raise UsageError(f"--batch {batch!r}: expected a number of hosts or a percentage")
-        if version:
+        specs = deploy_run.hosts(host)
+        size = inputs.batch(batch, len(specs))
+        wait = inputs.lock_wait(lock_wait)
+        if version is not None:
+            version = inputs.version(version)
             cfg = config.load(Path.cwd())
             name = image_meta.image_name(cfg, os.environ)
-        else:  # the main tag for the git context, as `invoke build` tagged it
-            cfg, meta = _meta(None, None, None)
-            version, name = meta.version, meta.name
-        login = bool(os.environ.get(cfg.image.token_env))
-        plan_for = _plan_maker(cfg, name, login)
+        else:
+            cfg, name, version = _default_version(None)
         if dry_run:
-            for spec in hosts:
-                plan = plan_for(spec, version, {"slot": "blue", "version": "<live version>"})
-                print(
-                    f"# {spec}: deploy {plan.image} into slot {plan.next} "
-                    "(assuming blue is live; the deploy reads it from state.json)"
-                )
-                for number, step in enumerate(plan.steps, 1):
-                    print(f"{number:2}. {step.name}: {step.describe()}")
+            base, _, token = deploy_run.inputs(cfg, os.environ)
+            plan_inputs = deploy_run.with_login(base, cfg, name, token, os.environ)
+            for line in deploy_run.preview(cfg, specs, name, version, plan_inputs):
+                print(line)
             return
-        deployer = _deployer(cfg, lock_wait, accept_new_host_key, known_hosts, key)
-        try:
-            runs = rollout(deployer, hosts, version, batch, plan_for)
-        finally:
-            deployer.close()
-    for run in runs:
-        slowest = sorted(run.timings, key=lambda t: t[1], reverse=True)[:5]
-        print(
-            f"{run.plan.host}: slowest steps: "
-            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest)
+        ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
+        runs = deploy_run.execute(
+            cfg,
+            specs,
+            name,
+            version,
+            deploy_run.pinned(name, version),
+            size,
+            wait,
+            ssh,
+            _say,
+            os.environ,
         )
-        print(
-            f"{run.plan.host}: {version} live in slot {run.plan.next} in {run.seconds:.1f}s "
-            f"(waiting for healthy {run.health_seconds:.1f}s)"
-        )
-    overhead = max(run.seconds - run.health_seconds for run in runs)
-    _github_output({"version": version, "overhead-seconds": f"{overhead:.2f}"})
+    _report(runs, version)
 
 
 @task(
     iterable=["host"],
     help={
         **{k: v for k, v in DEPLOY_HELP.items() if k not in ("version", "batch", "dry_run")},
-        "to": "Version to go back to (default: the previous one recorded on each host)",
+        "to": "Tag or digest to go back to (default: each host's previous image, by digest)",
     },
 )
 def rollback(
     c: Context,
     host: list[str],
     to: str | None = None,
-    lock_wait: float = 0.0,
+    lock_wait: str = "0",
     accept_new_host_key: bool = False,
     known_hosts: str | None = None,
     key: str | None = None,
 ) -> None:
     """Put hosts back on their previous version (or --to VERSION), the same safe way."""
     with _one_line_errors():
-        hosts = _hosts(host)
+        specs = deploy_run.hosts(host)
+        wait = inputs.lock_wait(lock_wait)
+        target = inputs.version(to, "--to") if to is not None else None
         cfg = config.load(Path.cwd())
         name = image_meta.image_name(cfg, os.environ)
-        plan_for = _plan_maker(cfg, name, bool(os.environ.get(cfg.image.token_env)))
-        deployer = _deployer(cfg, lock_wait, accept_new_host_key, known_hosts, key)
-        try:
-            for spec in hosts:
-                state = deployer.state(spec)
-                target = to or state.get("previous")
-                if not target:
-                    raise UsageError(f"{spec} records no previous version; pass --to VERSION")
-                deployer.execute(plan_for(spec, target, state))
-                print(f"{spec}: back on {target}")
-        finally:
-            deployer.close()
+        choose = deploy_run.pinned(name, target) if target else deploy_run.previous_on_each_host()
+        ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
+        runs = deploy_run.execute(
+            cfg, specs, name, target or "previous", choose, 1, wait, ssh, _say, os.environ
+        )
+    for run in runs:
+        print(f"{run.plan.host}: back on {run.plan.release.version} ({run.plan.release.image})")
 
 
 @task(
     iterable=["host"],
     help={
         "host": DEPLOY_HELP["host"],
-        "release": "Remove the lock",
-        "status": "Show who holds the lock",
+        "release": "Remove the lock, whoever holds it",
+        "status": "Show who holds the lock, since when, and whether it is stale",
         "known_hosts": DEPLOY_HELP["known_hosts"],
         "key": DEPLOY_HELP["key"],
     },
@@ -385,18 +348,11 @@ def lock(
     with _one_line_errors():
         if release == status:
             raise UsageError("pass exactly one of --status or --release")
+        specs = deploy_run.hosts(host)
         cfg = config.load(Path.cwd())
-        deployer = _deployer(cfg, 0, False, known_hosts, key)
-        try:
-            for spec in _hosts(host):
-                owner = deployer.lock_status(spec)
-                if release:
-                    deployer.release_lock(spec)
-                    print(f"{spec}: released" + (f" (was held by {owner})" if owner else ""))
-                else:
-                    print(f"{spec}: {'locked by ' + owner if owner else 'not locked'}")
-        finally:
-            deployer.close()
+        ssh = deploy_run.SSHOptions(False, known_hosts, key)
+        for line in deploy_run.lock_report(cfg, specs, ssh, release):
+            print(line)
 
 
 @task(

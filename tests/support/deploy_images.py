@@ -59,6 +59,8 @@ def build_and_push(
             f"BASE_IMAGE={BASE_IMAGE}",
             "--build-arg",
             f"APP_MODE={MODES[tag]}",
+            "--label",  # each tag its own image and digest, as real releases have
+            f"shipline.test.tag={tag}",
             str(APP),
         )
         docker("push", "-q", f"{name}:{tag}")

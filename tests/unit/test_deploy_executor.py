@@ -1,163 +1,838 @@
-"""The executor's logic with a recording fake remote; real SSH is in the integration tier."""
+"""The executor and the fleet logic against fake hosts; real SSH is in the integration tier.
+
+`FakeHost` stands for a `Remote`: it answers each argv by what it is (the script
+constant it runs, or its docker words) and keeps what a deploy changes (the
+proxy's upstreams, which image each slot runs, state.json), so a survey after a
+deploy reads what the deploy did.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from shipline import config
+from shipline import config, smoke
+from shipline.deploy import commands as cmd
+from shipline.deploy import lease as leases
 from shipline.deploy import plan as plans
-from shipline.deploy.rollout import Deployer, DeployFailed, Locked
-from shipline.remote import HostSpec, RemoteError, RunResult
+from shipline.deploy import rollout
+from shipline.deploy.executor import DeployFailed, Executor, Interrupted
+from shipline.deploy.scrub import Scrubber, env_values
+from shipline.deploy.survey import Deployed, Truth, port, record_after
+from shipline.errors import ShiplineError
+from shipline.remote import HostSpec, Remote, RemoteError, RunResult
 
 HOST = HostSpec("deploy", "app1")
+NAME = "reg.example/acme/web"
+V1 = f"{NAME}@sha256:" + "1" * 64
+V2 = f"{NAME}@sha256:" + "2" * 64
+TOKEN = "tok-s3cret-registry-123"
+ENV = b'DB_PASSWORD="hunter2secret\nDEBUG=1\n'
+COMPOSE = b"services: {}\n"
+LOGIN = plans.Inputs(COMPOSE, ENV, ("reg.example", "ci"))
+NO_LOGIN = plans.Inputs(COMPOSE, ENV, None)
+OK = RunResult(0, "", "")
+LIVE = Deployed("v1", V1)
+
+SCRIPTS = {
+    "survey": cmd._SURVEY,
+    "acquire": cmd._ACQUIRE,
+    "renew": cmd._RENEW,
+    "release": cmd._RELEASE,
+    "prepare": cmd._PREPARE,
+    "pull": cmd._CHECK_AND_PULL,
+    "resolve": cmd._RESOLVE,
+    "switch": cmd._SWITCH,
+    "record": cmd._RECORD,
+    "prune": cmd._PRUNE,
+    "audit": cmd._AUDIT,
+}
 
 
-class FakeRemote:
-    """Answers commands by the first matching fragment; records everything."""
+def label(argv: list[str]) -> str:
+    """A short readable name for a command, to assert on sequences."""
+    if argv[:2] == ["sh", "-c"]:
+        name = next(n for n, script in SCRIPTS.items() if argv[2] is script)
+        args = argv[4:]
+        if name == "pull":
+            return f"pull {args[0]}"
+        if name == "switch":
+            pairs = args[3:]
+            return "switch " + " ".join(
+                f"{s}={p}" for s, p in zip(pairs[::2], pairs[1::2], strict=True)
+            )
+        return name
+    if "compose" in argv:
+        slot = argv[argv.index("-p") + 1].rsplit("-", 1)[1]
+        if "up" in argv:
+            return f"up {argv[-1]} {slot}"
+        if "down" in argv:
+            return f"down {slot}"
+        if "run" in argv:
+            return f"migrate {slot}"
+    if argv[:2] == ["docker", "login"]:
+        return "login"
+    if argv[:3] == ["docker", "ps", "-aq"]:
+        return "find " + argv[-1].rsplit("=", 1)[1] + " " + argv[4].rsplit("-", 1)[1]
+    if argv[:2] == ["docker", "inspect"] and "RestartCount" in argv[3]:
+        return "probe"
+    if argv[:2] == ["docker", "inspect"]:
+        return "health"
+    if argv[:2] == ["docker", "logs"]:
+        return "logs"
+    if argv[:3] == ["docker", "ps", "-a"]:
+        return "containers"
+    if argv[:2] == ["docker", "exec"]:
+        return "drain"
+    raise AssertionError(f"an argv the fake host does not know: {argv}")
 
-    def __init__(self, answers: dict[str, RunResult] | None = None) -> None:
-        self.answers = answers or {}
-        self.commands: list[str] = []
+
+class FakeHost:
+    """A host as a deploy sees it (see the module docstring)."""
+
+    def __init__(
+        self,
+        deploy: config.DeployConfig,
+        live: Deployed | None = LIVE,
+        name: str = "app1",
+        journal: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.deploy = deploy
+        self.name = name
+        self.journal = journal if journal is not None else []
+        self.calls: list[tuple[list[str], str | None]] = []
         self.files: dict[str, tuple[bytes, int]] = {}
-        self.stdin: list[str] = []
-        self.drop_on: str | None = None
+        self.upstreams: dict[str, int] = {}
+        self.slots: dict[str, str] = {}
+        self.proxy = False
+        self.state = ""
+        self.failing: dict[str, RunResult] = {}
+        self.drops: list[str] = []
+        self.on_run: Callable[[str], None] = lambda _label: None
+        self.leases = [RunResult(0, "taken\n", "")]
+        self.probe = RunResult(0, "healthy|running|0\n", "")
+        self.logs = RunResult(0, "booting\nready\n", "")
+        self.prepare = RunResult(0, "free 5000\n", "")
+        self.digests = RunResult(0, f"{V2}\n", "")
+        self.survey_failure: RunResult | None = None
+        if live:
+            self.proxy = True
+            self.slots["blue"] = live.image
+            self.upstreams = {s: port(deploy, "blue", s) for s in deploy.services}
+            env = f"APP_IMAGE={live.image}\nAPP_VERSION={live.version}\n".encode()
+            self.files[f"{deploy.path}/slots/blue.env"] = (env, 0o644)
+            self.state = record_after("blue", live, Truth(None, None, False, (), ()), "T0")
 
+    # -- the Remote interface ------------------------------------------------------------
     def connect(self) -> None:
         pass
 
     def close(self) -> None:
         pass
 
-    def run(
-        self, command: str, stdin: str | None = None, timeout: float | None = None
-    ) -> RunResult:
-        self.commands.append(command)
-        if stdin:
-            self.stdin.append(stdin)
-        if self.drop_on and self.drop_on in command:
-            self.drop_on = None
-            raise RemoteError("lost the SSH connection to deploy@app1 while running a command")
-        for fragment, answer in self.answers.items():
-            if fragment in command:
-                return answer
-        return RunResult(0, "", "")
-
     def put(self, data: bytes, path: str, mode: int = 0o644) -> None:
+        self.journal.append((self.name, f"put {path}"))
         self.files[path] = (data, mode)
+
+    def run(
+        self, argv: list[str], stdin: str | None = None, timeout: float | None = None
+    ) -> RunResult:
+        argv = list(argv)
+        name = label(argv)
+        self.calls.append((argv, stdin))
+        self.journal.append((self.name, name))
+        self.on_run(name)
+        if name in self.drops:
+            self.drops.remove(name)
+            raise RemoteError(f"lost the SSH connection to deploy@{self.name}")
+        for prefix, result in self.failing.items():
+            if name.startswith(prefix):
+                return result
+        return self.answer(name, argv)
+
+    # -- what the host does --------------------------------------------------------------
+    def answer(self, name: str, argv: list[str]) -> RunResult:
+        deploy = self.deploy
+        if name == "survey":
+            return self.survey_failure or RunResult(0, self.survey(), "")
+        if name == "acquire":
+            return self.leases.pop(0) if len(self.leases) > 1 else self.leases[0]
+        if name == "prepare":
+            return self.prepare
+        if name == "resolve":
+            return self.digests
+        if name.startswith("switch"):
+            pairs = argv[7:]
+            for service, number in zip(pairs[::2], pairs[1::2], strict=True):
+                self.upstreams[service] = int(number)
+            self.proxy = True
+        elif name == "record":
+            self.state = argv[5]
+        elif name.startswith("up "):
+            slot = name.split()[2]
+            env = self.files[f"{deploy.path}/slots/{slot}.env"][0].decode()
+            self.slots[slot] = re.findall(r"^APP_IMAGE=(.*)$", env, re.M)[0]
+        elif name.startswith("down "):
+            self.slots.pop(name.split()[1], None)
+        elif name.startswith("find "):
+            service, slot = name.split()[1:]
+            return RunResult(0, f"id-{slot}-{service}\n" if slot in self.slots else "", "")
+        elif name == "probe":
+            return self.probe
+        elif name == "logs":
+            return self.logs
+        elif name == "health":
+            return RunResult(0, '{"Status":"healthy"}\n', "")
+        elif name == "containers":
+            return RunResult(
+                0,
+                "".join(
+                    f"{deploy.app}-{s} {deploy.app}-{s}-x-1 running {i} Up\n"
+                    for s, i in self.slots.items()
+                )
+                + "other-blue other-blue-x-1 running other Up\n",
+                "",
+            )
+        elif name == "drain":
+            return RunResult(0, "0\n", "")
+        return OK
+
+    def survey(self) -> str:
+        deploy = self.deploy
+        lines = [f"upstream {s} {p}" for s, p in self.upstreams.items()]
+        lines.append(f"proxy {'true' if self.proxy else 'absent'}")
+        for slot, image in self.slots.items():
+            lines += [
+                f"container {deploy.app}-{slot} {s} id-{slot}-{s} running {image} healthy"
+                for s in deploy.services
+            ]
+        for slot in cmd.SLOTS:
+            env = self.files.get(f"{deploy.path}/slots/{slot}.env")
+            if env:
+                lines += [f"slotenv {slot} {line}" for line in env[0].decode().splitlines()]
+        if self.state:
+            lines.append(f"state {self.state}")
+        return "\n".join(lines) + "\n"
+
+    # -- for assertions ------------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        return [label(argv) for argv, _ in self.calls]
+
+    def audits(self) -> list[str]:
+        return [argv[5] for argv, _ in self.calls if label(argv) == "audit"]
+
+    def record(self) -> dict[str, object]:
+        loaded = json.loads(self.state)
+        assert isinstance(loaded, dict)
+        return loaded
 
 
 def cfg(tmp_path: Path) -> config.Config:
     return config.parse(
         tomllib.loads(
-            '[project]\nname = "web"\n[tool.shipline.deploy]\npath = "/srv/web"\n'
+            '[project]\nname = "web"\n[tool.shipline.deploy]\napp = "web"\npath = "/srv/web"\n'
+            'services = ["api", "worker"]\nbase-port = 9000\n'
             "health-timeout = 5\ndrain-seconds = 0\nmin-free-mb = 100\n"
-            "[tool.shipline.smoke]\nretries = 0\ncheck-version = false\n"
+            "[tool.shipline.smoke]\nretries = 0\n"
         ),
         tmp_path,
     )
 
 
-HEALTHY = RunResult(0, "healthy|running|0\n", "")
+@pytest.fixture
+def c(tmp_path: Path) -> config.Config:
+    return cfg(tmp_path)
 
 
-def deployer(tmp_path: Path, remote: FakeRemote) -> Deployer:
-    return Deployer(
-        cfg(tmp_path),
-        lambda spec: remote,
-        lambda line: None,
-        "tester",
-        0.0,  # type: ignore[arg-type,return-value]
-        registry_user="ci",
-        registry_token="tok-123",
+@pytest.fixture
+def echoed() -> list[str]:
+    return []
+
+
+@pytest.fixture(autouse=True)
+def smoke_checks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
+    """Smoke checks pass without a network; each call is recorded."""
+    seen: list[tuple[str, str | None]] = []
+
+    def run_checks(
+        url: str, _cfg: config.SmokeConfig, version: str | None, pause: float = 0.5
+    ) -> list[smoke.CheckResult]:
+        seen.append((url, version))
+        return [smoke.CheckResult("GET /health", True, "status ok", 0.0)]
+
+    monkeypatch.setattr(smoke, "run_checks", run_checks)
+    return seen
+
+
+def make_executor(c: config.Config, hosts: dict[HostSpec, FakeHost], echoed: list[str]) -> Executor:
+    return Executor(
+        c,
+        lambda spec: cast(Remote, hosts[spec]),
+        echoed.append,
+        "tester@laptop",
+        Scrubber.of([*env_values(ENV), TOKEN]),
+        TOKEN,
     )
 
 
-def host_plan(tmp_path: Path, login: bool = True) -> plans.HostPlan:
-    return plans.plan_host(
-        cfg(tmp_path),
-        HOST,
-        "reg.example/web:v2",
-        "v2",
-        "blue",
-        "v1",
-        b"services: {}\n",
-        b"S=1\n",
-        login,
+def deploy_once(
+    c: config.Config,
+    host: FakeHost,
+    echoed: list[str],
+    inputs: plans.Inputs = LOGIN,
+    prepare: Callable[[Executor], None] = lambda _ex: None,
+) -> Executor:
+    """Survey, plan and execute v2 on HOST (raising what execute raises)."""
+    ex = make_executor(c, {HOST: host}, echoed)
+    prepare(ex)
+    truth = ex.survey(HOST)
+    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), truth, inputs, pulled=False)
+    ex.execute(plan)
+    ex.finish(plan, NAME)
+    return ex
+
+
+# -- one host ---------------------------------------------------------------------------------
+
+
+def test_a_deploy_moves_every_service_to_the_new_slot(
+    c: config.Config, echoed: list[str], smoke_checks: list[tuple[str, str | None]]
+) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed)
+    assert [n for n in host.labels if n != "audit"] == [
+        "survey",
+        "prepare",
+        "login",
+        f"pull {V2}",
+        "up api green",
+        "find api green",
+        "probe",
+        "switch api=9001",
+        "drain",
+        "up worker green",
+        "find worker green",
+        "probe",
+        "switch worker=9003",
+        "drain",
+        "down blue",
+        "record",
+        "prune",
+    ]
+    assert host.upstreams == {"api": 9001, "worker": 9003}
+    assert host.slots == {"green": V2}
+    assert smoke_checks == [("http://app1:8080", "v2")]
+    record = host.record()
+    assert (record["slot"], record["version"], record["image"]) == ("green", "v2", V2)
+    history = cast(list[dict[str, str]], record["history"])
+    assert [(e["version"], e["image"]) for e in history] == [("v2", V2), ("v1", V1)]
+    assert any(" deployed v2 " in line and "slot green from v1" in line for line in host.audits())
+
+
+def test_the_files_uploaded(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed)
+    assert host.files["/srv/web/releases/v2/app.env"] == (ENV, 0o600)
+    assert host.files["/srv/web/releases/v2/compose.yml"] == (COMPOSE, 0o644)
+    slot_env = host.files["/srv/web/slots/green.env"][0]
+    assert slot_env.startswith(f"APP_IMAGE={V2}\nAPP_VERSION=v2\nAPP_SLOT=green\n".encode())
+    assert b"listen 8080;" in host.files["/srv/web/proxy/nginx.conf"][0]
+    assert b'"image": "nginx:' in host.files["/srv/web/proxy/compose.yml"][0]
+
+
+def test_the_token_goes_only_on_the_login_stdin(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    ex = deploy_once(c, host, echoed)
+    image = ex.resolve(HOST, NAME, "v2", ("reg.example", "ci"))
+    assert image == V2
+    with_stdin = [(argv, stdin) for argv, stdin in host.calls if stdin is not None]
+    login = ["docker", "login", "--username", "ci", "--password-stdin", "reg.example"]
+    assert with_stdin == [(login, TOKEN + "\n")] * 2  # the deploy's login and resolve's
+    assert not any(TOKEN in word for argv, _ in host.calls for word in argv)
+    assert not any(TOKEN in line for line in echoed)
+    assert host.labels[-2:] == ["login", "resolve"]
+
+
+def test_without_a_token_there_is_no_login(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed, NO_LOGIN)
+    assert "login" not in host.labels
+    assert all(stdin is None for _, stdin in host.calls)
+
+
+def test_a_first_deploy(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy, live=None)
+    deploy_once(c, host, echoed)
+    assert host.upstreams == {"api": 9000, "worker": 9002}
+    assert host.slots == {"blue": V2}
+    assert "drain" not in host.labels
+    assert not any(n.startswith("down") for n in host.labels)
+
+
+def test_a_failing_step_shows_diagnostics_then_undoes_and_names_the_step(
+    c: config.Config, echoed: list[str]
+) -> None:
+    host = FakeHost(c.deploy)
+    host.logs = RunResult(0, 'boot\nerror: DB_PASSWORD="hunter2secret rejected\n', "")
+    host.failing["up worker"] = RunResult(
+        1,
+        "",
+        'pulling\nstep 2\nstep 3\nerror: invalid value "hunter2secret in app.env\n',
     )
-
-
-def answers(**extra: RunResult) -> dict[str, RunResult]:
-    base = {
-        "mkdir -p /srv/web && mkdir": RunResult(0, "", ""),
-        "df -Pm": RunResult(0, "5000\n", ""),
-        "com.docker.compose.service=app": RunResult(0, "c0ffee\n", ""),
-        "docker inspect -f '{{if": HEALTHY,
-    }
-    return {**base, **extra}
-
-
-def test_a_full_host_run_with_smoke_against_nothing_fails_and_rolls_back(tmp_path: Path) -> None:
-    # No service answers at the smoke URL: the switch happened, so traffic goes back.
-    remote = FakeRemote(answers())
-    with pytest.raises(DeployFailed, match="smoke checks failed on deploy@app1 after the switch"):
-        deployer(tmp_path, remote).execute(host_plan(tmp_path))
-    upstream = remote.files["/srv/web/proxy/upstreams/app.conf"][0]
-    assert b"127.0.0.1:8001" in upstream  # blue's port again: traffic moved back
-    assert any("web-green" in c and " down " in c for c in remote.commands)
-    assert remote.stdin == ["tok-123\n"]  # the registry token went on stdin only
-    assert not any("tok-123" in c for c in remote.commands)
-    assert any("rm -rf /srv/web/.deploy.lock" in c for c in remote.commands)
-    assert any("rolled-back v2" in c for c in remote.commands if "audit.log" in c)
-
-
-def test_low_disk_stops_before_anything_changes(tmp_path: Path) -> None:
-    remote = FakeRemote(answers(**{"df -Pm": RunResult(0, "50\n", "")}))
-    with pytest.raises(DeployFailed, match="has 50 MB free under /srv/web, less than"):
-        deployer(tmp_path, remote).execute(host_plan(tmp_path))
-    assert not any("up -d" in c for c in remote.commands)
-
-
-def test_a_failed_command_names_its_step(tmp_path: Path) -> None:
-    remote = FakeRemote(answers(**{"docker pull": RunResult(1, "", "manifest unknown\n")}))
     with pytest.raises(DeployFailed) as caught:
-        deployer(tmp_path, remote).execute(host_plan(tmp_path, login=False))
-    assert "pull the image failed on deploy@app1: manifest unknown" in str(caught.value)
-    assert "/srv/web/proxy/upstreams/app.conf" not in remote.files  # never switched
-
-
-def test_crash_at_boot_is_seen_by_the_probe(tmp_path: Path) -> None:
-    remote = FakeRemote(answers(**{"docker inspect -f '{{if": RunResult(0, "|exited|0\n", "")}))
-    with pytest.raises(DeployFailed, match="crashed at boot"):
-        deployer(tmp_path, remote).execute(host_plan(tmp_path, login=False))
-    assert any(c.startswith("docker logs --tail 30 c0ffee") for c in remote.commands)
-
-
-def test_a_dropped_connection_during_rollback_is_retried(tmp_path: Path) -> None:
-    remote = FakeRemote(answers(**{"docker pull": RunResult(1, "", "boom\n")}))
-    remote.drop_on = "down --timeout 10"
-    with pytest.raises(DeployFailed):
-        deployer(tmp_path, remote).execute(host_plan(tmp_path, login=False))
-    assert sum("down --timeout 10" in c for c in remote.commands) == 2
-
-
-def test_the_lock_is_reported_with_its_owner(tmp_path: Path) -> None:
-    remote = FakeRemote(
-        {
-            "mkdir -p /srv/web && mkdir": RunResult(1, "", "File exists"),
-            "cat /srv/web/.deploy.lock/owner": RunResult(0, "bob@ci at 10:00 deploying v9\n", ""),
-        }
+        deploy_once(c, host, echoed)
+    message = str(caught.value)
+    assert message == (
+        "deploy@app1: start worker (green) beside the live one failed on deploy@app1: "
+        "step 2 | step 3 | error: invalid value *** in app.env"
     )
-    with pytest.raises(Locked) as caught:
-        deployer(tmp_path, remote).execute(host_plan(tmp_path))
-    assert str(caught.value).startswith("deploy@app1 is locked by bob@ci at 10:00 deploying v9;")
-    assert not any("rm -rf /srv/web/.deploy.lock" in c for c in remote.commands)
+    labels = host.labels
+    failed = labels.index("up worker green")
+    after = labels[failed + 1 :]
+    # Diagnostics (logs of the new slot, its health, the containers), then the undo.
+    assert after.index("logs") < after.index("containers")
+    assert after.index("containers") < after.index("switch api=9000 worker=9002")
+    assert after.index("switch api=9000 worker=9002") < after.index("down green")
+    assert host.upstreams == {"api": 9000, "worker": 9002}  # traffic back on blue
+    assert host.slots == {"blue": V1}
+    assert any(" rolled-back v2 " in line for line in host.audits())
+    assert "record" not in labels
+    shown = "\n".join(echoed)
+    assert "FAILED at start worker (green) beside the live one" in shown
+    assert "error: DB_PASSWORD=*** rejected" in shown  # the logs, scrubbed
+    assert f"    web-green-x-1 running {V2} Up" in shown  # the new slot's container
+    assert "other-blue" not in shown  # another app's containers are not listed
+    assert "hunter2secret" not in shown
 
 
-def test_state_reads_the_host_record(tmp_path: Path) -> None:
-    remote = FakeRemote({"state.json": RunResult(0, '{"slot": "green", "version": "v3"}', "")})
-    assert deployer(tmp_path, remote).state(HOST) == {"slot": "green", "version": "v3"}
-    broken = FakeRemote({"state.json": RunResult(0, "{not json", "")})
-    assert deployer(tmp_path, broken).state(HOST) == {}
+def test_low_disk_stops_before_anything_changes(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.prepare = RunResult(0, "free 50\n", "")
+    with pytest.raises(DeployFailed, match="has 50 MB free under /srv/web, less than"):
+        deploy_once(c, host, echoed)
+    assert not any(n.startswith("up ") for n in host.labels)
+    assert not any(path.startswith("/srv/web/releases") for path in host.files)
+    assert host.upstreams == {"api": 9000, "worker": 9002}
+
+
+def test_a_crash_at_boot_is_seen_by_the_probe(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.probe = RunResult(0, "|exited|0\n", "")
+    with pytest.raises(DeployFailed, match="crashed at boot"):
+        deploy_once(c, host, echoed)
+    logs = [argv for argv, _ in host.calls if label(argv) == "logs"]
+    assert logs[0] == ["docker", "logs", "--tail", "30", "id-green-api"]
+    assert "switch api=9001" not in host.labels  # never switched
+
+
+def test_a_container_that_never_started(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.failing["find api green"] = OK
+    with pytest.raises(DeployFailed, match=r"api \(green\) did not start on deploy@app1"):
+        deploy_once(c, host, echoed)
+
+
+def test_a_crash_inside_a_step_is_logged_and_still_undone(
+    c: config.Config, echoed: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("SHIPLINE_LOG_DIR", str(logs))
+
+    def broken(url: str, _cfg: config.SmokeConfig, version: str | None) -> None:
+        raise ValueError("boom: hunter2secret")
+
+    monkeypatch.setattr(smoke, "run_checks", broken)
+    host = FakeHost(c.deploy)
+    with pytest.raises(DeployFailed) as caught:
+        deploy_once(c, host, echoed)
+    message = str(caught.value)
+    assert message.startswith("deploy@app1: internal error (ValueError: boom: ***)")
+    assert "hunter2secret" not in message
+    found = re.search(r"the traceback is in (\S+)$", message)
+    assert found is not None
+    crash = Path(found.group(1))
+    assert crash.parent == logs
+    text = crash.read_text()
+    assert "Traceback (most recent call last)" in text
+    assert "ValueError: boom" in text
+    assert "during a deploy" in text
+    # Undone all the same: the switch had happened.
+    assert host.upstreams == {"api": 9000, "worker": 9002}
+    assert host.slots == {"blue": V1}
+
+
+def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    ex = make_executor(c, {HOST: host}, echoed)
+
+    def on_run(name: str) -> None:
+        if name.startswith("pull"):
+            ex.cancel.set()
+
+    host.on_run = on_run
+    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    with pytest.raises(Interrupted) as caught:
+        ex.execute(plan)
+    assert str(caught.value) == "deploy@app1: interrupted by SIGINT; rolled back"
+    assert caught.value.exit_code == 130
+    labels = host.labels
+    after = labels[labels.index(f"pull {V2}") + 1 :]
+    assert not any(n.startswith("up ") for n in after)
+    assert "/srv/web/proxy/nginx.conf" not in host.files  # the next step never ran
+    assert "down green" in after
+    assert host.upstreams == {"api": 9000, "worker": 9002}
+
+
+def test_cancel_during_the_health_wait(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.probe = RunResult(0, "starting|running|0\n", "")
+    ex = make_executor(c, {HOST: host}, echoed)
+    ex.signal_name = "SIGTERM"
+    host.on_run = lambda name: ex.cancel.set() if name == "probe" else None
+    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    with pytest.raises(Interrupted, match="interrupted by SIGTERM; rolled back"):
+        ex.execute(plan)
+    assert host.slots == {"blue": V1}
+
+
+def test_a_lost_lease_stops_without_touching_the_host(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    ex = make_executor(c, {HOST: host}, echoed)
+    lease = leases.Lease(HOST, cast(Remote, host), "/srv/web", 60)
+    ex.leases[HOST] = lease
+
+    def on_run(name: str) -> None:
+        if name == "prepare":
+            lease.lost = True
+
+    host.on_run = on_run
+    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    with pytest.raises(leases.LeaseLost, match="another deploy broke this deploy's lock"):
+        ex.execute(plan)
+    assert host.labels[-1] == "prepare"  # no diagnostics, no undo, no audit
+    assert not any(path.startswith("/srv/web/releases") for path in host.files)
+
+
+def test_a_dropped_connection_during_the_undo_is_retried(
+    c: config.Config, echoed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(time, "sleep", pauses.append)  # the undo's pause between attempts
+    host = FakeHost(c.deploy)
+    host.failing["pull"] = RunResult(1, "", "manifest unknown\n")
+    host.drops = ["down green"]
+    with pytest.raises(DeployFailed, match="pull the image failed on deploy@app1: manifest"):
+        deploy_once(c, host, echoed)
+    assert host.labels.count("down green") == 2
+    assert len(pauses) == 1
+    assert any("rollback attempt 1 failed" in line for line in echoed)
+
+
+def test_rolling_back_a_first_deploy_only_removes_its_slot(
+    c: config.Config, echoed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(url: str, _cfg: config.SmokeConfig, version: str | None) -> list[smoke.CheckResult]:
+        return [smoke.CheckResult("GET /health", False, "HTTP 502", 0.0)]
+
+    monkeypatch.setattr(smoke, "run_checks", failing)
+    host = FakeHost(c.deploy, live=None)
+    with pytest.raises(DeployFailed, match="smoke checks failed on deploy@app1 after the switch"):
+        deploy_once(c, host, echoed)
+    after = host.labels[host.labels.index("switch worker=9002") + 1 :]
+    assert [n for n in after if n.startswith(("switch", "down"))] == ["down blue"]
+    assert host.slots == {}
+    assert any("rolling back to nothing (first deploy)" in line for line in echoed)
+
+
+def test_the_survey_notes_a_stale_record(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.state = json.dumps({"slot": "green", "version": "v0", "image": V2, "history": []})
+    truth = make_executor(c, {HOST: host}, echoed).survey(HOST)
+    assert (truth.live, truth.running) == ("blue", Deployed("v1", V1))
+    assert any("the proxy wins" in line for line in echoed)
+    assert any("note: state.json says green is live" in line for line in host.audits())
+
+
+def test_a_survey_that_fails_is_reported_scrubbed(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.survey_failure = RunResult(1, "", "sh: cannot open hunter2secret: Permission denied\n")
+    with pytest.raises(DeployFailed) as caught:
+        make_executor(c, {HOST: host}, echoed).survey(HOST)
+    assert str(caught.value) == (
+        "cannot read the state of deploy@app1: sh: cannot open ***: Permission denied"
+    )
+
+
+def test_resolve(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    ex = make_executor(c, {HOST: host}, echoed)
+    host.digests = RunResult(0, f"other/name@sha256:{'9' * 64}\n{V2}\n", "")
+    assert ex.resolve(HOST, NAME, "v2", None) == V2
+    assert "login" not in host.labels
+    digest = "sha256:" + "3" * 64
+    assert ex.resolve(HOST, NAME, digest, None) == f"{NAME}@{digest}"
+    assert host.labels == ["resolve"]  # a digest needs no pull
+    host.digests = RunResult(1, "", "Error: manifest unknown\n")
+    with pytest.raises(DeployFailed, match=r"cannot resolve .*:v9 to a digest on deploy@app1"):
+        ex.resolve(HOST, NAME, "v9", None)
+
+
+def test_finishing_never_breaks_a_deploy(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.failing["record"] = RunResult(1, "", "No space left on device\n")
+    host.drops = ["prune"]
+    deploy_once(c, host, echoed)
+    assert any("warning: record the live slot failed" in line for line in echoed)
+    assert any("warning: prune" in line for line in echoed)
+
+
+# -- leases across hosts ------------------------------------------------------------------------
+
+HOLDER = json.dumps({"since": "2030-01-01T00:00:00Z", "version": "v9", "who": "bob@ci"})
+
+
+def fleet(
+    c: config.Config, names: list[str], journal: list[tuple[str, str]] | None = None
+) -> dict[HostSpec, FakeHost]:
+    return {
+        HostSpec("deploy", name): FakeHost(c.deploy, name=name, journal=journal) for name in names
+    }
+
+
+def lease_of(spec: HostSpec, host: FakeHost) -> leases.Lease:
+    return leases.Lease(spec, cast(Remote, host), "/srv/web", 60)
+
+
+def test_acquire_all_takes_every_lease_in_host_order(c: config.Config) -> None:
+    journal: list[tuple[str, str]] = []
+    hosts = fleet(c, ["b", "a"], journal)
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+    assert journal == [("a", "acquire"), ("b", "acquire")]
+    assert all(lease.held for lease in held)
+    tokens = {argv[5] for host in hosts.values() for argv, _ in host.calls}
+    assert tokens == {lease.token for lease in held}  # each host got its own token
+
+
+def test_acquire_all_holds_nothing_when_a_host_is_locked(c: config.Config) -> None:
+    journal: list[tuple[str, str]] = []
+    hosts = fleet(c, ["b", "a"], journal)
+    hosts[HostSpec("deploy", "b")].leases = [RunResult(3, f"held 12 {HOLDER} \n", "")]
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    with pytest.raises(leases.Locked) as caught:
+        leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+    assert journal == [("a", "acquire"), ("b", "acquire"), ("a", "release")]
+    assert str(caught.value).startswith(
+        "deploy@b is locked by bob@ci deploying v9 since 2030-01-01T00:00:00Z "
+        "(heartbeat 12 s ago; stale after 60 s)"
+    )
+    assert not any(lease.held for lease in held)
+    a = hosts[HostSpec("deploy", "a")]
+    released = [argv for argv, _ in a.calls if label(argv) == "release"]
+    assert released[0][5] == next(lease.token for lease in held if lease.host.host == "a")
+
+
+def test_acquire_all_waits_for_a_live_holder(c: config.Config) -> None:
+    journal: list[tuple[str, str]] = []
+    hosts = fleet(c, ["a", "b"], journal)
+    hosts[HostSpec("deploy", "b")].leases = [
+        RunResult(3, f"held 3 {HOLDER}\n", ""),
+        RunResult(0, "taken\n", ""),
+    ]
+    pauses: list[float] = []
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    leases.acquire_all(held, "owner", 30, lambda: False, sleep=pauses.append)
+    assert journal == [
+        ("a", "acquire"),
+        ("b", "acquire"),
+        ("a", "release"),
+        ("a", "acquire"),
+        ("b", "acquire"),
+    ]
+    assert len(pauses) == 1
+    assert all(lease.held for lease in held)
+
+
+def test_acquire_all_stops_waiting_when_cancelled(c: config.Config) -> None:
+    hosts = fleet(c, ["a"])
+    hosts[HostSpec("deploy", "a")].leases = [RunResult(3, "busy\n", "")]
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    with pytest.raises(leases.Locked, match="a concurrent lock check"):
+        leases.acquire_all(held, "owner", 3600, lambda: True, sleep=lambda _s: None)
+
+
+def test_acquire_all_releases_what_it_took_when_a_host_errors(c: config.Config) -> None:
+    # Not "held by someone": the lock script itself failed on the second host.
+    journal: list[tuple[str, str]] = []
+    hosts = fleet(c, ["a", "b"], journal)
+    hosts[HostSpec("deploy", "b")].leases = [
+        RunResult(1, "", "mkdir: cannot create directory '/srv/web': Permission denied\n")
+    ]
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    with pytest.raises(ShiplineError, match="cannot take the deploy lock on deploy@b: mkdir"):
+        leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+    # Every lease or none: host a must not stay locked until its lease goes stale.
+    assert not any(lease.held for lease in held)
+    assert ("a", "release") in journal
+
+
+def test_a_broken_stale_lease_is_reported(c: config.Config) -> None:
+    hosts = fleet(c, ["a"])
+    hosts[HostSpec("deploy", "a")].leases = [RunResult(0, f"broke 700 {HOLDER} \n", "")]
+    (lease,) = [lease_of(spec, host) for spec, host in hosts.items()]
+    leases.acquire_all([lease], "owner", 0, lambda: False, sleep=lambda _s: None)
+    assert lease.held
+    assert lease.broken is not None
+    assert lease.broken.heartbeat_age == 700
+    assert lease.broken.describe() == "bob@ci deploying v9 since 2030-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("owner", "shown"),
+    [
+        ("", "someone (no owner recorded)"),
+        ("alice at 10:00 deploying v3", "alice at 10:00 deploying v3"),
+        ('["not", "a", "record"]', '["not", "a", "record"]'),
+        ('{"who": "carol"}', "carol deploying ? since ?"),
+    ],
+)
+def test_holder_descriptions(owner: str, shown: str) -> None:
+    assert leases.Holder(5, owner).describe() == shown
+
+
+# -- the fleet ------------------------------------------------------------------------------------
+
+
+def fleet_rollout(
+    c: config.Config, hosts: dict[HostSpec, FakeHost], echoed: list[str]
+) -> rollout.Rollout:
+    return rollout.Rollout(make_executor(c, hosts, echoed), NO_LOGIN, NAME)
+
+
+def pulls(host: FakeHost) -> list[str]:
+    return [n.split()[1] for n in host.labels if n.startswith("pull ")]
+
+
+def test_a_fleet_deploy(c: config.Config, echoed: list[str]) -> None:
+    hosts = fleet(c, ["h0", "h1", "h2"])
+    runs = fleet_rollout(c, hosts, echoed).run(
+        list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
+    )
+    assert [r.plan.host.host for r in runs] == ["h0", "h1", "h2"]
+    for host in hosts.values():
+        assert host.slots == {"green": V2}
+        assert host.labels[0] == "acquire"
+        assert host.labels[-1] == "release"
+
+
+def test_a_failing_host_puts_the_hosts_already_updated_back(
+    c: config.Config, echoed: list[str]
+) -> None:
+    hosts = fleet(c, ["h0", "h1", "h2"])
+    h0, h1, h2 = hosts.values()
+    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    with pytest.raises(DeployFailed) as caught:
+        fleet_rollout(c, hosts, echoed).run(
+            list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
+        )
+    assert str(caught.value) == (
+        "deploy@h1: check the compose file and pull the image failed on deploy@h1: "
+        "manifest unknown; rolled back deploy@h0 back on v1 so the fleet stays on one version"
+    )
+    # h0 ran v2, then a second deploy of the image it ran before, by digest.
+    assert pulls(h0) == [V2, V1]
+    assert h0.slots == {"blue": V1}
+    assert h0.upstreams == {"api": 9000, "worker": 9002}
+    assert h0.record()["image"] == V1
+    assert h1.slots == {"blue": V1}  # undone on the host itself
+    assert "survey" not in h2.labels  # never touched
+    for host in hosts.values():
+        assert host.labels[-1] == "release"
+
+
+def test_a_host_that_cannot_be_restored_does_not_strand_the_others(
+    c: config.Config, echoed: list[str]
+) -> None:
+    hosts = fleet(c, ["h0", "h1", "h2"])
+    h0, h1, h2 = hosts.values()
+    h1.failing[f"pull {V1}"] = RunResult(1, "", "registry unreachable\n")
+    h2.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    with pytest.raises(DeployFailed) as caught:
+        fleet_rollout(c, hosts, echoed).run(
+            list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
+        )
+    message = str(caught.value)
+    assert message.startswith("deploy@h2: check the compose file and pull the image failed")
+    assert "rolled back deploy@h0 back on v1" in message
+    assert "deploy@h1 could NOT be put back on v1" in message
+    assert message.endswith(
+        "the fleet is NOT on one version, fix those hosts and run `invoke rollback`"
+    )
+    assert pulls(h1) == [V2, V1]  # tried first (newest first)...
+    assert pulls(h0) == [V2, V1]  # ...and h0 was still put back
+    assert h0.slots == {"blue": V1}
+
+
+def test_a_batch_deploys_together_and_a_failure_stops_the_rollout(
+    c: config.Config, echoed: list[str]
+) -> None:
+    hosts = fleet(c, ["h0", "h1", "h2", "h3"])
+    h0, h1, h2, h3 = hosts.values()
+    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    with pytest.raises(DeployFailed, match="rolled back deploy@h0 back on v1"):
+        fleet_rollout(c, hosts, echoed).run(
+            list(hosts), 2, "v2", rollout.fixed(plans.Release("v2", V2))
+        )
+    assert pulls(h0) == [V2, V1]
+    assert (h0.slots, h1.slots) == ({"blue": V1}, {"blue": V1})
+    assert "survey" not in h2.labels
+    assert "survey" not in h3.labels
+
+
+def test_a_locked_host_stops_the_fleet_before_any_change(
+    c: config.Config, echoed: list[str]
+) -> None:
+    hosts = fleet(c, ["h0", "h1"])
+    h0, h1 = hosts.values()
+    h1.leases = [RunResult(3, f"held 5 {HOLDER}\n", "")]
+    with pytest.raises(leases.Locked, match="deploy@h1 is locked by bob@ci"):
+        fleet_rollout(c, hosts, echoed).run(
+            list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
+        )
+    assert h0.labels == ["acquire", "release"]
+    assert h1.labels == ["acquire"]
+
+
+def test_a_host_without_a_previous_version_is_left_as_it_is(
+    c: config.Config, echoed: list[str]
+) -> None:
+    hosts = fleet(c, ["h0", "h1"])
+    h0, h1 = hosts.values()
+    hosts[HostSpec("deploy", "h0")] = h0 = FakeHost(c.deploy, live=None, name="h0")
+    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    with pytest.raises(DeployFailed) as caught:
+        fleet_rollout(c, hosts, echoed).run(
+            list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
+        )
+    assert "rolled back" not in str(caught.value)
+    assert h0.slots == {"blue": V2}
+    assert any("had no previous version; leaving v2" in line for line in echoed)
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "sizes"),
+    [(5, 1, [1, 1, 1, 1, 1]), (5, 2, [2, 2, 1]), (4, 4, [4]), (3, 10, [3]), (0, 1, [])],
+)
+def test_batches(count: int, size: int, sizes: list[int]) -> None:
+    hosts = [HostSpec("d", f"h{i}") for i in range(count)]
+    groups = rollout.batches(hosts, size)
+    assert [len(g) for g in groups] == sizes
+    assert [h for g in groups for h in g] == hosts

@@ -54,11 +54,57 @@ def test_dry_run_prints_each_hosts_plan(project: Path, capsys: pytest.CaptureFix
         == 0
     )
     out = capsys.readouterr().out
-    assert "# deploy@app1: deploy ghcr.io/acme/web:v7 into slot green" in out
-    assert "# deploy@app2:2222: deploy ghcr.io/acme/web:v7 into slot green" in out
-    assert " 1. lock: take the deploy lock (mkdir, atomic)" in out
+    lines = out.splitlines()
+    assert lines[0].startswith("# take the deploy lease on deploy@app1, deploy@app2:2222 (in")
+    assert "# deploy@app1: deploy ghcr.io/acme/web@sha256:<digest of v7> into slot green" in out
+    assert "# deploy@app2:2222: deploy ghcr.io/acme/web@sha256:<digest of v7> into slot" in out
     assert "upload env file: write /srv/web/releases/v7/app.env mode 600 (secret, not shown)" in out
+    assert "13. stop the old slot (blue): docker compose -p web-blue down --timeout 30" in out
+    assert "# <switch script>:" in out  # every script the commands name is printed once
+    assert out.count("# <switch script>:") == 1
     assert "very-secret" not in out
+
+
+def test_dry_run_shows_the_login_with_the_token_hidden(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_supersecret")
+    monkeypatch.setenv("GITHUB_ACTOR", "octo-bot")
+    assert invoke("deploy", "--host", "d@a", "--version", "v7", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "registry login: docker login --username octo-bot --password-stdin ghcr.io" in out
+    assert "(stdin: ***)" in out
+    assert "ghp_supersecret" not in out
+
+
+def test_no_version_deploys_the_commits_immutable_tag(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+    assert invoke("deploy", "--host", "d@a", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "web:sha-0123456 to its digest" in out
+    assert "web:main" not in out
+
+
+def test_a_bug_is_one_line_naming_its_log(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipline.deploy import run as deploy_run
+
+    def broken(*_args: object) -> list[str]:
+        raise KeyError("an unforeseen case")
+
+    monkeypatch.setattr(deploy_run, "preview", broken)
+    monkeypatch.setenv("SHIPLINE_LOG_DIR", str(project / "logs"))
+    assert invoke("deploy", "--host", "d@a", "--version", "v1", "--dry-run") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("shipline: error: internal error (KeyError: 'an unforeseen case')")
+    logged = next((project / "logs").iterdir())
+    assert str(logged) in err[0]
+    assert "Traceback" in logged.read_text()
 
 
 @pytest.mark.parametrize(
@@ -73,7 +119,7 @@ def test_dry_run_prints_each_hosts_plan(project: Path, capsys: pytest.CaptureFix
         (
             ["deploy", "--host", "d@a", "--version", "v1", "--batch", "0"],
             2,
-            "--batch '0': expected a number of hosts or a percentage",
+            "--batch '0': expected a number of hosts from 1 to 1",
         ),
         (["lock", "--host", "d@a"], 2, "pass exactly one of --status or --release"),
     ],

@@ -44,7 +44,8 @@ class SSHHost:
 
     def drop_sessions(self) -> None:
         """Cut every open SSH connection; the listener stays up (a network blip)."""
-        subprocess.run(["pkill", "-f", f"sshd: root@.*{self.base.name}|sshd-session"], check=False)
+        # Only this sshd's own children (one per connection), found by its PID: never a
+        # pattern, which could match the machine's own SSH sessions.
         out = subprocess.run(
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
         ).stdout.split()

@@ -1,129 +1,163 @@
-"""The deploy, computed as data before any SSH: per host, the ordered steps and commands.
+"""The deploy of one host, computed as typed steps before anything runs.
 
 Each host runs two slots, blue and green: the new version starts in the idle slot
 beside the live one, and nginx moves traffic once it is healthy. That is what
 makes the deploy lose no request, where `docker compose up -d` stops the old
-container before the new one is ready. `invoke deploy --dry-run` prints this.
+container before the new one is ready. A plan is made under the host's lock,
+from what the host really runs (`survey.truth`); `--dry-run` prints it.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass, field
 
 from shipline.config import Config, DeployConfig
+from shipline.deploy import commands as cmd
+from shipline.deploy.commands import SLOTS, Argv
+from shipline.deploy.survey import Deployed, Truth, other, port
 from shipline.remote import HostSpec
 
-SLOTS = ("blue", "green")
+
+@dataclass(frozen=True)
+class Release:
+    """What is deployed: the tag people know it by and the immutable image ref it runs."""
+
+    version: str
+    image: str
+    """name@sha256:... once resolved (a dry run shows name:tag)."""
+
+    @property
+    def directory(self) -> str:
+        return self.version.replace(":", "-")
+
+    @property
+    def reported(self) -> str | None:
+        """The version the app should report, when it is a tag (a bare digest has none)."""
+        return None if self.version.startswith("sha256:") else self.version
+
+    def deployed(self) -> Deployed:
+        return Deployed(self.version, self.image)
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
-    kind: str
-    """run, put, lock, unlock, disk, login, wait-healthy, drain, smoke."""
-    command: str = ""
-    path: str = ""
-    content: bytes = field(default=b"", repr=False)
-    mode: int = 0o644
-    secret: bool = False
-    service: str = ""
+
+    def describe(self) -> str:  # pragma: no cover - every kind overrides it
+        return self.name
+
+
+@dataclass(frozen=True)
+class Run(Step):
+    """A command whose failure fails the deploy."""
+
+    argv: tuple[str, ...]
 
     def describe(self) -> str:
-        if self.kind == "run":
-            return self.command
-        if self.kind == "put":
-            shown = "(secret, not shown)" if self.secret else f"{len(self.content)} bytes"
-            return f"write {self.path} mode {self.mode:o} {shown}"
-        return {
-            "lock": "take the deploy lock (mkdir, atomic)",
-            "unlock": "release the deploy lock",
-            "disk": "check free disk space",
-            "login": "docker login (token on stdin)",
-            "wait-healthy": f"wait for {self.service} to be healthy",
-            "drain": f"wait (at most {self.command} s) for the proxy's old workers to finish",
-            "smoke": "run the smoke checks",
-        }.get(self.kind, self.kind)
+        return cmd.show(self.argv)
+
+
+@dataclass(frozen=True)
+class Prepare(Run):
+    """Engine and compose checks, directories, free disk space (MB) against a floor."""
+
+    min_free_mb: int = 0
+
+
+@dataclass(frozen=True)
+class Upload(Step):
+    path: str
+    content: bytes = field(repr=False)
+    mode: int = 0o644
+    secret: bool = False
+
+    def describe(self) -> str:
+        shown = "(secret, not shown)" if self.secret else f"{len(self.content)} bytes"
+        return f"write {self.path} mode {self.mode:o} {shown}"
+
+
+@dataclass(frozen=True)
+class Login(Run):
+    registry: str = ""
+
+    def describe(self) -> str:
+        return f"{cmd.show(self.argv)}  (stdin: ***)"
+
+
+@dataclass(frozen=True)
+class StartSlot(Run):
+    service: str = ""
+    slot: str = ""
+
+
+@dataclass(frozen=True)
+class WaitHealthy(Step):
+    service: str
+    slot: str
+    find: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"poll `docker inspect` of {cmd.show(self.find)} until healthy"
+
+
+@dataclass(frozen=True)
+class Switch(Run):
+    """Upstreams written and nginx reloaded in one command."""
+
+    slot: str = ""
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drain(Run):
+    limit: float = 0.0
+
+    def describe(self) -> str:
+        return f"until `{cmd.show(self.argv)}` says 0, at most {self.limit:g} s"
+
+
+@dataclass(frozen=True)
+class Smoke(Step):
+    url: str
+    version: str | None
+
+    def describe(self) -> str:
+        return f"smoke checks against {self.url}"
 
 
 @dataclass(frozen=True)
 class HostPlan:
     host: HostSpec
-    version: str
-    image: str
-    live: str | None
-    """The slot serving now; None on a first deploy."""
+    release: Release
+    truth: Truth
     next: str
-    previous: str | None
     steps: tuple[Step, ...]
 
+    @property
+    def live(self) -> str | None:
+        return self.truth.live
 
-def other(slot: str) -> str:
-    return SLOTS[1 - SLOTS.index(slot)]
-
-
-def port(deploy: DeployConfig, slot: str, service: str) -> int:
-    return deploy.base_port + 2 * deploy.services.index(service) + SLOTS.index(slot)
-
-
-def release_dir(deploy: DeployConfig, version: str) -> str:
-    return f"{deploy.path}/releases/{version}"
+    @property
+    def running(self) -> Deployed | None:
+        return self.truth.running
 
 
-def compose(deploy: DeployConfig, slot: str, version: str) -> str:
-    """The compose command for a slot: its own project, its own interpolation file."""
-    return (
-        f"docker compose -p {deploy.app}-{slot} --env-file {deploy.path}/slots/{slot}.env "
-        f"-f {release_dir(deploy, version)}/compose.yml"
-    )
+def release_dir(deploy: DeployConfig, release: Release) -> str:
+    return f"{deploy.path}/releases/{release.directory}"
 
 
-def proxy_compose(deploy: DeployConfig) -> str:
-    return f"docker compose -p {deploy.app}-proxy -f {deploy.path}/proxy/compose.yml"
+def slot_compose(deploy: DeployConfig, slot: str, release: Release) -> Argv:
+    return cmd.compose(deploy.app, deploy.path, slot, release_dir(deploy, release))
 
 
-def proxy_container(deploy: DeployConfig) -> str:
-    return f"{deploy.app}-proxy-nginx-1"
-
-
-def proxy_draining(deploy: DeployConfig) -> str:
-    """How many old nginx workers are still finishing requests after a reload."""
-    return (
-        f"docker exec {proxy_container(deploy)} sh -c "
-        '\'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\000" "\\n" | '
-        'grep -c "^nginx: worker process is shutting down" || true\''
-    )
-
-
-def proxy_reload(deploy: DeployConfig, start: bool = False) -> str:
-    """Check nginx's config, then reload it gracefully (old workers finish their requests).
-
-    Retried briefly: a proxy started a moment ago may not have written its pid yet.
-    """
-    p = proxy_compose(deploy)
-    name = proxy_container(deploy)
-    reload = f"docker exec {name} sh -c 'nginx -t -q && nginx -s reload'"
-    retry = f"for i in $(seq 1 20); do {reload} 2>/dev/null && exit 0; sleep 0.25; done; {reload}"
-    running = f"[ \"$(docker inspect -f '{{{{.State.Running}}}}' {name} 2>/dev/null)\" = true ]"
-    up = f"{{ {running} || {p} up -d --quiet-pull; }}"
-    return f"{up} && {{ {retry}; }}" if start else f"{{ {retry}; }}"
-
-
-def slot_env(deploy: DeployConfig, slot: str, image: str, version: str) -> bytes:
-    lines = [f"APP_IMAGE={image}", f"APP_VERSION={version}", f"APP_SLOT={slot}"]
+def slot_env(deploy: DeployConfig, slot: str, release: Release) -> bytes:
+    lines = [f"APP_IMAGE={release.image}", f"APP_VERSION={release.version}", f"APP_SLOT={slot}"]
     for service in deploy.services:
-        name = service.upper().replace("-", "_")
+        name = service.upper().replace("-", "_").replace(".", "_")
         lines.append(f"APP_PORT_{name}={port(deploy, slot, service)}")
     lines.append(f"APP_PORT={port(deploy, slot, deploy.services[0])}")
     return ("\n".join(lines) + "\n").encode()
-
-
-def upstream(deploy: DeployConfig, slot: str, service: str) -> bytes:
-    return (
-        f"upstream {service} {{\n    server 127.0.0.1:{port(deploy, slot, service)};\n"
-        "    keepalive 16;\n}\n"
-    ).encode()
 
 
 def nginx_conf(deploy: DeployConfig) -> bytes:
@@ -155,182 +189,144 @@ http {{
 
 
 def proxy_compose_file(deploy: DeployConfig) -> bytes:
-    return f"""services:
-  nginx:
-    image: {deploy.proxy_image}
-    network_mode: host
-    restart: unless-stopped
-    command: ["nginx", "-g", "daemon off;"]
-    volumes:
-      - ./nginx.conf:/etc/nginx/nginx.conf:ro
-      - ./upstreams:/etc/shipline/upstreams:ro
-""".encode()
+    """JSON is YAML: the image name is data, whatever it holds, never YAML syntax."""
+    service = {
+        "image": deploy.proxy_image,
+        "network_mode": "host",
+        "restart": "unless-stopped",
+        "command": ["nginx", "-g", "daemon off;"],
+        "volumes": [
+            "./nginx.conf:/etc/nginx/nginx.conf:ro",
+            "./upstreams:/etc/shipline/upstreams:ro",
+        ],
+    }
+    return (json.dumps({"services": {"nginx": service}}, indent=2) + "\n").encode()
 
 
-def audit_line(when: str, who: str, host: HostPlan, outcome: str) -> str:
-    return (
-        f"{when} {who} {outcome} {host.version} ({host.image}) slot {host.next}"
-        f"{' from ' + host.previous if host.previous else ''}"
-    )
+def switch(deploy: DeployConfig, slot: str, services: tuple[str, ...], name: str) -> Switch:
+    targets = tuple((s, port(deploy, slot, s)) for s in services)
+    return Switch(name, tuple(cmd.switch(deploy.path, deploy.app, targets)), slot, services)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every host's plan shares: files read once, registry access, the smoke URL."""
+
+    compose: bytes = field(repr=False)
+    env: bytes | None = field(repr=False)
+    login: tuple[str, str] | None = None
+    """(registry, username) when a token is set; the token itself never enters a plan."""
 
 
 def plan_host(
-    cfg: Config,
-    host: HostSpec,
-    image: str,
-    version: str,
-    live: str | None,
-    previous: str | None,
-    compose_text: bytes,
-    env_text: bytes | None,
-    registry_login: bool,
+    cfg: Config, host: HostSpec, release: Release, truth: Truth, inputs: Inputs, pulled: bool
 ) -> HostPlan:
-    """The ordered steps for one host, from config, version and the host's live slot."""
+    """The ordered steps for one host, from the host's truth (see `survey.truth`)."""
     deploy = cfg.deploy
+    live = truth.live
     nxt = other(live) if live else SLOTS[0]
-    release = release_dir(deploy, version)
-    new = compose(deploy, nxt, version)
-    q = shlex.quote
-    steps: list[Step] = [
-        Step("lock", "lock"),
-        Step(
-            "check docker and compose",
-            "run",
-            "docker version --format '{{.Server.Version}}' && docker compose version --short",
-        ),
-        Step(
-            "prepare directories",
-            "run",
-            f"mkdir -p {release} {deploy.path}/slots {deploy.path}/proxy/upstreams",
-        ),
-        Step("check free disk space", "disk"),
-        Step("upload compose file", "put", path=f"{release}/compose.yml", content=compose_text),
-        Step(
-            "upload env file",
-            "put",
-            path=f"{release}/app.env",
-            content=env_text or b"",
-            mode=0o600,
-            secret=True,
-        ),
-        Step(
-            "write slot variables",
-            "put",
-            path=f"{deploy.path}/slots/{nxt}.env",
-            content=slot_env(deploy, nxt, image, version),
-        ),
-        Step("validate compose file", "run", f"{new} config --quiet"),
-    ]
-    if registry_login:
-        steps.append(Step("registry login", "login"))
-    steps.append(Step("pull the image", "run", f"docker pull --quiet {q(image)}"))
-    if deploy.migrations:
-        steps.append(
-            Step("run migrations", "run", f"{new} run --rm --no-deps {q(deploy.migrations)}")
-        )
+    release_path = release_dir(deploy, release)
+    new = slot_compose(deploy, nxt, release)
+    steps: list[Step] = []
+    if truth.sync and live:
+        steps.append(switch(deploy, live, deploy.services, f"re-sync the proxy on {live}"))
     steps += [
-        Step(
-            "proxy config",
-            "put",
-            path=f"{deploy.path}/proxy/nginx.conf",
-            content=nginx_conf(deploy),
+        Prepare(
+            "prepare the host",
+            tuple(cmd.prepare(deploy.path, release_path, release.image)),
+            deploy.min_free_mb,
         ),
-        Step(
-            "proxy compose file",
-            "put",
-            path=f"{deploy.path}/proxy/compose.yml",
-            content=proxy_compose_file(deploy),
+        Upload("upload compose file", f"{release_path}/compose.yml", inputs.compose),
+        Upload("upload env file", f"{release_path}/app.env", inputs.env or b"", 0o600, True),
+        Upload(
+            "write slot variables",
+            f"{deploy.path}/slots/{nxt}.env",
+            slot_env(deploy, nxt, release),
+        ),
+    ]
+    if inputs.login and not pulled:
+        registry, user = inputs.login
+        steps.append(Login("registry login", tuple(cmd.login(registry, user)), registry))
+    steps.append(
+        Run(
+            "check the compose file and pull the image",
+            tuple(cmd.check_and_pull(new, release.image)),
+        )
+    )
+    if deploy.migrations:
+        steps.append(Run("run migrations", tuple(cmd.migrations(new, deploy.migrations))))
+    steps += [
+        Upload("proxy config", f"{deploy.path}/proxy/nginx.conf", nginx_conf(deploy)),
+        Upload(
+            "proxy compose file", f"{deploy.path}/proxy/compose.yml", proxy_compose_file(deploy)
         ),
     ]
     for service in deploy.services:
         steps += [
-            Step(
+            StartSlot(
                 f"start {service} ({nxt}) beside the live one",
-                "run",
-                f"{new} up -d --no-deps --force-recreate {q(service)}",
-                service=service,
+                tuple(cmd.start_slot(new, service)),
+                service,
+                nxt,
             ),
-            Step(f"wait for {service} ({nxt}) to be healthy", "wait-healthy", service=service),
-            Step(
-                f"point the proxy at {service} ({nxt})",
-                "put",
-                path=f"{deploy.path}/proxy/upstreams/{service}.conf",
-                content=upstream(deploy, nxt, service),
-                service=service,
+            WaitHealthy(
+                f"wait for {service} ({nxt}) to be healthy",
+                service,
+                nxt,
+                tuple(cmd.find_container(deploy.app, nxt, service)),
             ),
-            Step(
-                "start or reload the proxy",
-                "run",
-                proxy_reload(deploy, start=True),
-                service=service,
-            ),
-            *(
-                [Step(f"drain {service} ({live})", "drain", f"{deploy.drain_seconds:g}")]
-                if live
-                else []
-            ),
+            switch(deploy, nxt, (service,), f"point the proxy at {service} ({nxt})"),
         ]
-    steps.append(Step("smoke checks", "smoke"))
-    if live and previous:
-        steps.append(
-            Step(
-                f"stop the old slot ({live})",
-                "run",
-                f"{compose(deploy, live, previous)} down --timeout 30",
+        if live:
+            steps.append(
+                Drain(
+                    f"drain {service} ({live})",
+                    tuple(cmd.draining(deploy.app)),
+                    deploy.drain_seconds,
+                )
             )
-        )
-    steps += [
-        Step(
-            "record the live slot",
-            "put",
-            path=f"{deploy.path}/state.json",
-            content=json.dumps(
-                {"slot": nxt, "version": version, "image": image, "previous": previous}
-            ).encode(),
-        ),
-        Step(
-            f"prune: keep the last {deploy.keep} releases",
-            "run",
-            prune_command(deploy, image.rsplit(":", 1)[0], keep=deploy.keep),
-        ),
-        Step("unlock", "unlock"),
-    ]
-    return HostPlan(host, version, image, live, nxt, previous, tuple(steps))
+    url = deploy.url.format(host=host.host)
+    steps.append(Smoke("smoke checks", url, release.reported))
+    if live:
+        steps.append(Run(f"stop the old slot ({live})", tuple(cmd.stop_slot(deploy.app, live))))
+    return HostPlan(host, release, truth, nxt, tuple(steps))
 
 
-def prune_command(deploy: DeployConfig, name: str, keep: int) -> str:
-    """Keep the newest `keep` releases (and the images of those tags); remove the rest."""
-    releases = f"{deploy.path}/releases"
+def finish_steps(cfg: Config, plan: HostPlan, when: str, name: str) -> tuple[Run, ...]:
+    """After success: the record (history for rollback) and the prune."""
+    from shipline.deploy.survey import record_after
+
+    deploy = cfg.deploy
+    state = record_after(plan.next, plan.release.deployed(), plan.truth, when)
     return (
-        f"cd {releases} && ls -1t | tail -n +{max(keep, 2) + 1} | xargs -r rm -rf -- && "
-        f"for tag in $(docker image ls --format '{{{{.Tag}}}}' {shlex.quote(name)}); do "
-        f'[ -d "{releases}/$tag" ] || docker rmi --force {shlex.quote(name)}:"$tag" '
-        ">/dev/null; done; true"
+        Run("record the live slot", tuple(cmd.record(deploy.path, state))),
+        Run(
+            f"prune: keep the last {deploy.keep} releases",
+            tuple(cmd.prune(deploy.path, deploy.keep, name)),
+        ),
     )
 
 
-def rollback_steps(cfg: Config, plan: HostPlan, switched: set[str]) -> tuple[Step, ...]:
-    """Undo a failed deploy on its host: traffic back to the live slot, the new slot down."""
+def rollback_steps(cfg: Config, plan: HostPlan) -> tuple[Run, ...]:
+    """Undo a failed deploy on its host: every upstream back on the live slot, the new
+    slot down. Re-pointing every service (not only those switched) is idempotent and
+    also heals a proxy a killed deploy left half-switched."""
     deploy = cfg.deploy
-    steps: list[Step] = []
+    steps: list[Run] = []
     if plan.live:
-        for service in deploy.services:
-            if service in switched:
-                steps.append(
-                    Step(
-                        f"point the proxy back at {service} ({plan.live})",
-                        "put",
-                        path=f"{deploy.path}/proxy/upstreams/{service}.conf",
-                        content=upstream(deploy, plan.live, service),
-                    )
-                )
-        if switched:
-            steps.append(Step("reload the proxy", "run", proxy_reload(deploy)))
-    steps.append(
-        Step(
-            f"remove the new slot ({plan.next})",
-            "run",
-            f"{compose(deploy, plan.next, plan.version)} down --timeout 10",
+        steps.append(
+            switch(deploy, plan.live, deploy.services, f"point the proxy back at {plan.live}")
         )
+    steps.append(
+        Run(f"remove the new slot ({plan.next})", tuple(cmd.remove_slot(deploy.app, plan.next)))
     )
     return tuple(steps)
+
+
+def audit_line(when: str, who: str, plan: HostPlan, outcome: str) -> str:
+    before = plan.running
+    origin = f" from {before.version} ({before.image})" if before else ""
+    return (
+        f"{when} {who} {outcome} {plan.release.version} ({plan.release.image}) "
+        f"slot {plan.next}{origin}"
+    )

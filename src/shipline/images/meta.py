@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from shipline.config import Config
+from shipline.config import Config, show
+from shipline.deploy.inputs import is_image_name
 from shipline.errors import ConfigError
 from shipline.images import tags as tag_rules
 from shipline.images.tags import GitContext
@@ -48,12 +49,23 @@ def image_name(cfg: Config, environ: Mapping[str, str]) -> str:
     if cfg.image.name:
         return cfg.image.name
     if environ.get("GITHUB_REPOSITORY"):
-        return f"ghcr.io/{environ['GITHUB_REPOSITORY']}".lower()
-    if cfg.project_name:
-        return cfg.project_name.lower()
-    raise ConfigError(
-        'tool.shipline.image.name: not set and no [project].name; set name = "ghcr.io/owner/app"'
-    )
+        source = f"GITHUB_REPOSITORY {show(environ['GITHUB_REPOSITORY'])}"
+        name = f"ghcr.io/{environ['GITHUB_REPOSITORY']}".lower()
+    elif cfg.project_name:
+        source, name = f"[project].name {show(cfg.project_name)}", cfg.project_name.lower()
+    else:
+        raise ConfigError(
+            "tool.shipline.image.name: not set and no [project].name; "
+            'set name = "ghcr.io/owner/app"'
+        )
+    if not is_image_name(name):
+        # Docker is stricter than GitHub and PyPI (no "..", "_-", leading "." or "-"): a
+        # name it refuses would fail at the first build or push, after the work.
+        raise ConfigError(
+            f"{source}: gives the image name {show(name)}, which Docker refuses; "
+            'set [tool.shipline.image] name = "ghcr.io/owner/app"'
+        )
+    return name
 
 
 def _license(project: Mapping[str, object]) -> str:
