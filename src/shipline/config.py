@@ -156,42 +156,9 @@ class Config:
     security: SecurityConfig
     tests: TestsConfig
     tiers: Mapping[str, Tier]
-    deploy: DeployConfig = field(
-        default_factory=lambda: DeployConfig(
-            "app",
-            "/srv/app",
-            "compose.yml",
-            None,
-            ("app",),
-            8001,
-            8080,
-            "nginx:1.27-alpine",
-            120.0,
-            2.0,
-            3,
-            None,
-            "http://{host}:8080",
-            1024,
-            60.0,
-        )
-    )
-    smoke: SmokeConfig = field(default_factory=lambda: SmokeConfig("/health", (), True, 5.0, 3))
-    image: ImageConfig = field(
-        default_factory=lambda: ImageConfig(
-            None,
-            "Dockerfile",
-            ".",
-            MappingProxyType({}),
-            None,
-            None,
-            (),
-            None,
-            "GITHUB_TOKEN",
-            (),
-            (),
-            (),
-        )
-    )
+    image: ImageConfig
+    deploy: DeployConfig
+    smoke: SmokeConfig
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def tier(self, name: str) -> Tier:
@@ -432,25 +399,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     else:
         package_dir = None
 
-    optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-    groups = data.get("dependency-groups", {})
-    extras = table.get("extras", tuple(g for g in DEFAULT_GROUPS if g in optional), _strings)
-    for extra in extras:
-        if extra not in optional:
-            raise ConfigError(
-                f"tool.shipline.extras: {extra!r} is not in [project.optional-dependencies]; "
-                f"expected one of: {', '.join(optional) or '(none declared)'}"
-            )
-    dependency_groups = table.get(
-        "dependency-groups", tuple(g for g in DEFAULT_GROUPS if g in groups), _strings
-    )
-    for group in dependency_groups:
-        if group not in groups:
-            raise ConfigError(
-                f"tool.shipline.dependency-groups: {group!r} is not in [dependency-groups]; "
-                f"expected one of: {', '.join(groups) or '(none declared)'}"
-            )
-
+    extras, dependency_groups = _groups(table, project, data.get("dependency-groups", {}))
     default_branch = table.get("default-branch", "main", _string())
     python = table.get("python", None, _python)
     venv_backend = table.get("venv-backend", "uv|virtualenv", _backend)
@@ -478,94 +427,11 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     )
     security_table.done()
 
-    tests_table = table.sub("tests")
-    default_paths: tuple[str, ...] = ("tests",)
-    test_paths = tests_table.get("paths", default_paths, _strings)
-    tests = TestsConfig(
-        paths=test_paths,
-        coverage_fail_under=tests_table.get("coverage-fail-under", 80.0, _percent),
-        workers=tests_table.get("workers", "auto", _workers),
-        dist=tests_table.get("dist", "loadfile", _string(DIST_MODES)),
-        durations=tests_table.get("durations", 10, _count),
-        default_tier=tests_table.get("default-tier", "unit", _string(TIERS)),
-        live=tests_table.get("live", "auto", _string(LIVE_MODES)),
-        env=tests_table.get("env", MappingProxyType({}), _env),
-    )
-    tests_table.done()
-
-    tiers_table = table.sub("tiers")
-    tiers: dict[str, Tier] = {}
-    for name in TIERS:
-        tier_table = tiers_table.sub(name)
-        gate = tests.coverage_fail_under if name == "unit" else None
-        tier_paths: tuple[str, ...] = tuple(f"{p}/{name}" for p in test_paths)
-        tiers[name] = Tier(
-            name=name,
-            marker=tier_table.get("marker", name, _marker),
-            paths=tier_table.get("paths", tier_paths, _strings),
-            optional=tier_table.get("optional", False, _boolean),
-            coverage_fail_under=tier_table.get("coverage-fail-under", gate, _percent),
-            migrations=(
-                tier_table.get("migrations", None, _string(MIGRATION_TOOLS))
-                if name == "database"
-                else None
-            ),
-        )
-        tier_table.done()
-    tiers_table.done()
-
-    image_table = table.sub("image")
-    image = ImageConfig(
-        name=image_table.get("name", None, inputs.image_name_setting),
-        dockerfile=image_table.get("dockerfile", "Dockerfile", _string()),
-        context=image_table.get("context", ".", _string()),
-        build_args=image_table.get("build-args", MappingProxyType({}), _env),
-        target=image_table.get("target", None, _string()),
-        tags=image_table.get("tags", None, _strings),
-        flavor=image_table.get("flavor", (), _strings),
-        username=image_table.get("username", None, inputs.username_setting),
-        token_env=image_table.get("token-env", "GITHUB_TOKEN", _env_name),
-        platforms=image_table.get("platforms", (), _strings),
-        cache_from=image_table.get("cache-from", (), _strings),
-        cache_to=image_table.get("cache-to", (), _strings),
-    )
-    image_table.done()
-
-    deploy_table = table.sub("deploy")
+    tests, tiers = _tests(table.sub("tests"), table.sub("tiers"))
+    image = _image(table.sub("image"))
     app_default = re.sub(r"[^a-z0-9-]+", "-", (project_name or package or "app").lower())
-    deploy = DeployConfig(
-        app=deploy_table.get("app", app_default, inputs.slug_setting),
-        path=deploy_table.get("path", f"/srv/{app_default}", inputs.remote_path_setting),
-        compose_file=deploy_table.get("compose-file", "compose.yml", _string()),
-        env_file=deploy_table.get("env-file", None, _string()),
-        services=deploy_table.get("services", ("app",), inputs.services_setting),
-        base_port=deploy_table.get("base-port", 8001, inputs.port_setting),
-        proxy_port=deploy_table.get("proxy-port", 8080, inputs.port_setting),
-        proxy_image=deploy_table.get(
-            "proxy-image", "nginx:1.27-alpine", inputs.image_reference_setting
-        ),
-        health_timeout=deploy_table.get("health-timeout", 120.0, inputs.seconds_setting()),
-        drain_seconds=deploy_table.get("drain-seconds", 2.0, inputs.seconds_setting(zero=True)),
-        keep=deploy_table.get("keep", 3, inputs.whole_number_setting(1)),
-        migrations=deploy_table.get("migrations", None, inputs.service_setting),
-        url=deploy_table.get("url", "http://{host}:8080", inputs.url_template_setting),
-        min_free_mb=deploy_table.get("min-free-mb", 1024, _count),
-        lock_ttl=deploy_table.get("lock-ttl", 60.0, inputs.seconds_setting()),
-    )
-    deploy_table.done()
-    inputs.slot_ports_check(
-        deploy_table.path, deploy.base_port, deploy.proxy_port, len(deploy.services)
-    )
-
-    smoke_table = table.sub("smoke")
-    smoke = SmokeConfig(
-        health_path=smoke_table.get("health-path", "/health", inputs.url_path_setting),
-        protected_paths=smoke_table.get("protected-paths", (), inputs.url_paths_setting),
-        check_version=smoke_table.get("check-version", True, _boolean),
-        timeout=smoke_table.get("timeout", 5.0, inputs.seconds_setting()),
-        retries=smoke_table.get("retries", 3, _count),
-    )
-    smoke_table.done()
+    deploy = _deploy(table.sub("deploy"), app_default)
+    smoke = _smoke(table.sub("smoke"))
     table.done()
 
     return Config(
@@ -589,6 +455,125 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         smoke=smoke,
         raw_pyproject=data,
     )
+
+
+def _groups(
+    table: _Table, project: Mapping[str, Any], groups: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The extras and PEP 735 groups sessions install: configured ones must exist."""
+    optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    extras = table.get("extras", tuple(g for g in DEFAULT_GROUPS if g in optional), _strings)
+    for extra in extras:
+        if extra not in optional:
+            raise ConfigError(
+                f"tool.shipline.extras: {extra!r} is not in [project.optional-dependencies]; "
+                f"expected one of: {', '.join(optional) or '(none declared)'}"
+            )
+    dependency_groups = table.get(
+        "dependency-groups", tuple(g for g in DEFAULT_GROUPS if g in groups), _strings
+    )
+    for group in dependency_groups:
+        if group not in groups:
+            raise ConfigError(
+                f"tool.shipline.dependency-groups: {group!r} is not in [dependency-groups]; "
+                f"expected one of: {', '.join(groups) or '(none declared)'}"
+            )
+    return extras, dependency_groups
+
+
+def _tests(tests_table: _Table, tiers_table: _Table) -> tuple[TestsConfig, dict[str, Tier]]:
+    """[tool.shipline.tests] and [tool.shipline.tiers.*]: a tier's defaults follow tests'."""
+    default_paths: tuple[str, ...] = ("tests",)
+    test_paths = tests_table.get("paths", default_paths, _strings)
+    tests = TestsConfig(
+        paths=test_paths,
+        coverage_fail_under=tests_table.get("coverage-fail-under", 80.0, _percent),
+        workers=tests_table.get("workers", "auto", _workers),
+        dist=tests_table.get("dist", "loadfile", _string(DIST_MODES)),
+        durations=tests_table.get("durations", 10, _count),
+        default_tier=tests_table.get("default-tier", "unit", _string(TIERS)),
+        live=tests_table.get("live", "auto", _string(LIVE_MODES)),
+        env=tests_table.get("env", MappingProxyType({}), _env),
+    )
+    tests_table.done()
+
+    tiers: dict[str, Tier] = {}
+    for name in TIERS:
+        tier_table = tiers_table.sub(name)
+        gate = tests.coverage_fail_under if name == "unit" else None
+        tier_paths: tuple[str, ...] = tuple(f"{p}/{name}" for p in test_paths)
+        tiers[name] = Tier(
+            name=name,
+            marker=tier_table.get("marker", name, _marker),
+            paths=tier_table.get("paths", tier_paths, _strings),
+            optional=tier_table.get("optional", False, _boolean),
+            coverage_fail_under=tier_table.get("coverage-fail-under", gate, _percent),
+            migrations=(
+                tier_table.get("migrations", None, _string(MIGRATION_TOOLS))
+                if name == "database"
+                else None
+            ),
+        )
+        tier_table.done()
+    tiers_table.done()
+    return tests, tiers
+
+
+def _image(table: _Table) -> ImageConfig:
+    """[tool.shipline.image]."""
+    image = ImageConfig(
+        name=table.get("name", None, inputs.image_name_setting),
+        dockerfile=table.get("dockerfile", "Dockerfile", _string()),
+        context=table.get("context", ".", _string()),
+        build_args=table.get("build-args", MappingProxyType({}), _env),
+        target=table.get("target", None, _string()),
+        tags=table.get("tags", None, _strings),
+        flavor=table.get("flavor", (), _strings),
+        username=table.get("username", None, inputs.username_setting),
+        token_env=table.get("token-env", "GITHUB_TOKEN", _env_name),
+        platforms=table.get("platforms", (), _strings),
+        cache_from=table.get("cache-from", (), _strings),
+        cache_to=table.get("cache-to", (), _strings),
+    )
+    table.done()
+    return image
+
+
+def _deploy(table: _Table, app_default: str) -> DeployConfig:
+    """[tool.shipline.deploy]: every value that reaches a host is validated here."""
+    deploy = DeployConfig(
+        app=table.get("app", app_default, inputs.slug_setting),
+        path=table.get("path", f"/srv/{app_default}", inputs.remote_path_setting),
+        compose_file=table.get("compose-file", "compose.yml", _string()),
+        env_file=table.get("env-file", None, _string()),
+        services=table.get("services", ("app",), inputs.services_setting),
+        base_port=table.get("base-port", 8001, inputs.port_setting),
+        proxy_port=table.get("proxy-port", 8080, inputs.port_setting),
+        proxy_image=table.get("proxy-image", "nginx:1.27-alpine", inputs.image_reference_setting),
+        health_timeout=table.get("health-timeout", 120.0, inputs.seconds_setting()),
+        drain_seconds=table.get("drain-seconds", 2.0, inputs.seconds_setting(zero=True)),
+        keep=table.get("keep", 3, inputs.whole_number_setting(1)),
+        migrations=table.get("migrations", None, inputs.service_setting),
+        url=table.get("url", "http://{host}:8080", inputs.url_template_setting),
+        min_free_mb=table.get("min-free-mb", 1024, _count),
+        lock_ttl=table.get("lock-ttl", 60.0, inputs.seconds_setting()),
+    )
+    table.done()
+    inputs.slot_ports_check(table.path, deploy.base_port, deploy.proxy_port, len(deploy.services))
+    return deploy
+
+
+def _smoke(table: _Table) -> SmokeConfig:
+    """[tool.shipline.smoke]."""
+    smoke = SmokeConfig(
+        health_path=table.get("health-path", "/health", inputs.url_path_setting),
+        protected_paths=table.get("protected-paths", (), inputs.url_paths_setting),
+        check_version=table.get("check-version", True, _boolean),
+        timeout=table.get("timeout", 5.0, inputs.seconds_setting()),
+        retries=table.get("retries", 3, _count),
+    )
+    table.done()
+    return smoke
 
 
 def _env_name(path: str, value: object) -> str:

@@ -3,7 +3,7 @@
 Host keys are checked against known_hosts: an unknown key is refused with its
 fingerprint (unless --accept-new-host-key, like OpenSSH's accept-new), a changed
 key always. The private key comes from the agent, a file, or a CI secret
-variable; secrets reach the host on stdin or by SFTP, never on a command line.
+variable; secrets reach the host on stdin, never on a command line.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipline import known_hosts
 from shipline.errors import ShiplineError, UsageError
 
 KEY_ENV = "SHIPLINE_SSH_KEY"
-KNOWN_HOSTS_ENV = "SHIPLINE_KNOWN_HOSTS"
+KNOWN_HOSTS_ENV = known_hosts.ENV
 
 
 class RemoteError(ShiplineError):
@@ -133,62 +134,7 @@ class Remote:
         )
         client: Any = conn.client
         client.get_host_keys().clear()
-        # Host keys are read line by line here, not by paramiko's load, so that a
-        # mangled line (a CI secret pasted wrong, a corrupt file) is one error naming
-        # its line, before any connection, rather than a traceback or a silently
-        # skipped key followed by a misleading "unknown host key".
-        sources: list[tuple[str, str, str]] = []
-        if os.environ.get(KNOWN_HOSTS_ENV):  # first: its keys win over the file's
-            fix = f"fix the {KNOWN_HOSTS_ENV} variable (or the secret it comes from)"
-            sources.append((KNOWN_HOSTS_ENV, os.environ[KNOWN_HOSTS_ENV], fix))
-        where = self.known_hosts
-        name = str(where) if str(where).isprintable() else repr(str(where))
-        fix = "point --known-hosts at an OpenSSH known_hosts file, or remove it"
-        try:
-            if where.is_file():
-                sources.append((name, where.read_bytes().decode(), "fix the file"))
-            elif where.exists():
-                raise UsageError(f"{name}: not a known_hosts file but a directory; {fix}")
-        except UnicodeDecodeError:
-            raise UsageError(f"{name}: not a known_hosts file (not text); {fix}") from None
-        except OSError as exc:
-            raise UsageError(f"{name}: cannot be read ({exc.strerror}); {fix}") from None
-        keys = client.get_host_keys()
-        for origin, text, fix in sources:
-            for number, raw in enumerate(text.splitlines(), 1):
-                line = " ".join(raw.split())  # OpenSSH allows runs of blanks, paramiko not
-                fields = line.split(" ")
-                if not line or line.startswith("#") or fields[0] == "@cert-authority":
-                    continue  # paramiko cannot check certificates: such hosts stay unknown
-                if line.startswith("@"):
-                    raise UsageError(
-                        f"{origin} line {number}: paramiko cannot honour {fields[0]!r} "
-                        f"entries; {fix}: drop the line, and the key it names from the others"
-                    )
-                try:
-                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-                    problem = "not 'host key-type base64-key'" if len(fields) < 3 else ""
-                except (
-                    paramiko.hostkeys.InvalidHostKey,
-                    paramiko.SSHException,
-                    ValueError,  # a short RSA modulus, undecodable UTF-8
-                    ArithmeticError,  # an RSA key with a negative field
-                    IndexError,
-                ):
-                    entry, problem = None, "the key does not decode"
-                if entry is None and not problem and origin == KNOWN_HOSTS_ENV:
-                    problem = f"key type {fields[1]!r} is not one paramiko can check"
-                if problem:
-                    raise UsageError(
-                        f"{origin} line {number}: {problem}; {fix}, using lines as "
-                        "`ssh-keyscan -t ed25519 HOST` prints them"
-                    )
-                if entry is None:
-                    continue  # a key type paramiko cannot check, in the user's own file
-                for name in entry.hostnames:
-                    known = keys.lookup(name)
-                    if known is None or entry.key.get_name() not in known:  # first one wins
-                        keys.add(name, entry.key.get_name(), entry.key)
+        known_hosts.load(client.get_host_keys(), known_hosts.sources(self.known_hosts))
         client.set_missing_host_key_policy(self._policy())
         try:
             conn.open()
@@ -216,7 +162,10 @@ class Remote:
             self._conn = None
 
     def run(
-        self, argv: Sequence[str], stdin: str | None = None, timeout: float | None = None
+        self,
+        argv: Sequence[str],
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
     ) -> RunResult:
         """Run a command given as argv; `stdin` carries secrets so they never touch argv.
 
@@ -239,7 +188,7 @@ class Remote:
             channel = self._conn.client.get_transport().open_session(timeout=self.timeout)
             channel.exec_command(command)
             if stdin:
-                channel.sendall(stdin.encode())
+                channel.sendall(stdin.encode() if isinstance(stdin, str) else stdin)
             channel.shutdown_write()
             # Outputs here are small and paramiko buffers them as they arrive (up to its
             # window, 2 MB), so waiting for the exit status first cannot deadlock.
@@ -260,18 +209,3 @@ class Remote:
             self._conn = None
             raise RemoteError(f"lost the SSH connection to {self.spec} while running a command")
         return RunResult(code, out.decode(errors="replace"), err.decode(errors="replace"))
-
-    def put(self, data: bytes, path: str, mode: int = 0o644) -> None:
-        """Write a file on the host by SFTP (so secrets never appear in a command)."""
-        import paramiko
-
-        if self._conn is None:
-            self.connect()
-        try:
-            sftp = self._conn.sftp()
-            with sftp.open(path + ".tmp", "wb") as handle:
-                handle.chmod(mode)
-                handle.write(data)
-            sftp.posix_rename(path + ".tmp", path)
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise RemoteError(f"could not write {path} on {self.spec}: {exc}") from None

@@ -324,8 +324,8 @@ def test_10_dry_run_prints_the_plan_without_ssh(project: Path) -> None:
     assert result.code == 0, result
     assert "# deploy@192.0.2.99: deploy" in result.output
     assert "wait for app (green) to be healthy" in result.output
-    assert "write " in result.output
-    assert "(secret, not shown)" in result.output
+    assert "stage the release and pull the image: sh -c <stage script>" in result.output
+    assert "app.env (secret, not shown)" in result.output
     assert TOKEN not in result.output
 
 

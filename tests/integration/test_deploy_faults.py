@@ -123,10 +123,16 @@ def app_name(project: Path) -> str:
 
 
 def running_slots(project: Path) -> list[str]:
-    """The app's slot containers that run (the proxy aside)."""
-    names = docker("ps", "--format", "{{.Names}}").split()
+    """The app's slot containers that run (the proxy aside), once the old slot's
+    background stop (the app's graceful stop, at most its stop timeout) is over."""
     app = app_name(project)
-    return sorted(n for n in names if n.startswith((f"{app}-blue-", f"{app}-green-")))
+    deadline = time.monotonic() + 20
+    while True:
+        names = docker("ps", "--format", "{{.Names}}").split()
+        found = sorted(n for n in names if n.startswith((f"{app}-blue-", f"{app}-green-")))
+        if len(found) <= 1 or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def live_image(project: Path) -> str:

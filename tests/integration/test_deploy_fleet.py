@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,7 +28,7 @@ from support.deploy_images import (
 from support.load import Load
 from support.netns import NSHost, ns_host, shared_address
 from support.postgres import free_port
-from support.run import Result, run
+from support.run import Result, clean_env, run
 
 APP = Path(__file__).parents[1] / "support" / "deploy_app"
 PROXY_PORT = 18080
@@ -66,7 +72,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
         remove_images(f"{local}/test/nginx")
 
 
-def deploy(project: Path, hosts: list[NSHost], password: str, *args: str) -> Result:
+def deploy_argv(project: Path, hosts: list[NSHost], *args: str) -> list[str]:
     argv = [
         sys.executable,
         "-m",
@@ -80,7 +86,109 @@ def deploy(project: Path, hosts: list[NSHost], password: str, *args: str) -> Res
     ]
     for host in hosts:
         argv += ["--host", host.spec]
+    return argv
+
+
+def deploy(project: Path, hosts: list[NSHost], password: str, *args: str) -> Result:
+    argv = deploy_argv(project, hosts, *args)
     return run(argv, cwd=project, env={"GITHUB_ACTOR": "ci", "GITHUB_TOKEN": password})
+
+
+@dataclass
+class Timed:
+    """A deploy's exit status and its output lines, each with when the test read it."""
+
+    version: str
+    code: int
+    lines: list[tuple[float, str]]
+
+    @property
+    def output(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    def __str__(self) -> str:
+        return f"deploy of {self.version}: exit {self.code}\n{self.output}"
+
+
+def deploy_timed(
+    project: Path,
+    hosts: list[NSHost],
+    env: Mapping[str, str],
+    version: str,
+    *args: str,
+    start: threading.Barrier,
+    limit: float = 300,
+) -> Timed:
+    """A deploy whose output is read line by line as it is printed (the deploy flushes
+    each line), so two deploys' lines can be put in order; killed after `limit` s."""
+    argv = deploy_argv(project, hosts, "--version", version, *args)
+    start.wait(timeout=30)
+    process = subprocess.Popen(
+        argv,
+        cwd=project,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    killer = threading.Timer(limit, process.kill)
+    killer.start()
+    lines: list[tuple[float, str]] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append((time.monotonic(), line.rstrip("\n")))
+        code = process.wait(timeout=30)
+    finally:
+        killer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return Timed(version, code, lines)
+
+
+def at_once(
+    project: Path, hosts: list[NSHost], password: str, versions: tuple[str, str], *args: str
+) -> list[Timed]:
+    """Two fleet deploys started together, one per version, each its own GitHub run."""
+    start = threading.Barrier(len(versions))
+    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
+        futures = [
+            pool.submit(
+                deploy_timed,
+                project,
+                hosts,
+                {"GITHUB_ACTOR": "ci", "GITHUB_RUN_ID": f"run-{v}", "GITHUB_TOKEN": password},
+                v,
+                *args,
+                start=start,
+            )
+            for v in versions
+        ]
+        return [future.result(timeout=400) for future in futures]
+
+
+def steps(output: str, host: NSHost) -> list[tuple[int, int, str]]:
+    """The host's `step K/N: NAME` lines, in order."""
+    pattern = re.compile(rf"^\[{re.escape(host.spec)}\] step (\d+)/(\d+): (.+)$", re.MULTILINE)
+    return [(int(k), int(n), name) for k, n, name in pattern.findall(output)]
+
+
+def deploy_dir(host: NSHost) -> Path:
+    """The host's deploy path as this machine sees it: `ns_host` bind-mounts the `srv`
+    directory beside the host's key onto the deploy path inside the host."""
+    return host.key.parent / "srv"
+
+
+def audit(host: NSHost) -> list[str]:
+    log = deploy_dir(host) / "audit.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def outcomes(lines: list[str]) -> list[tuple[str, str]]:
+    """(deployed or rolled-back, version) of each audit line that records a deploy."""
+    found = (re.search(r" (deployed|rolled-back) (\S+) \(", line) for line in lines)
+    return [(m[1], m[2]) for m in found if m]
 
 
 def serving(host: NSHost) -> str:
@@ -113,7 +221,18 @@ def test_02_rolling_deploy_host_by_host_under_load(
         result = deploy(project, hosts, password, "--version", "v2")
     assert result.code == 0, result
     out = result.output
-    assert out.index(f"[{hosts[0].spec}] smoke checks") < out.index(f"[{hosts[1].spec}] lock")
+    # Host by host: every step of the first host, its smoke checks among them, before the
+    # second host's first step.
+    for host in hosts:
+        done = steps(out, host)
+        assert [k for k, _, _ in done] == list(range(1, len(done) + 1)), out
+        assert {n for _, n, _ in done} == {len(done)}, out
+        assert "smoke checks" in [name for _, _, name in done], out
+    smoke = next(k for k, _, name in steps(out, hosts[0]) if name == "smoke checks")
+    last, _, final = steps(out, hosts[0])[-1]
+    second_starts = out.index(f"[{hosts[1].spec}] step 1/")
+    assert out.index(f"[{hosts[0].spec}] step {smoke}/{last}: smoke checks") < second_starts
+    assert out.index(f"[{hosts[0].spec}] step {last}/{last}: {final}") < second_starts
     assert (first.failed, second.failed) == (0, 0), first.failures + second.failures
     assert first.sent > 50
     assert second.sent > 50
@@ -138,3 +257,95 @@ def test_03_second_host_fails_and_the_first_is_rolled_back(
     assert load.failed == 0, load.failures
     assert {"v2", "v4"} <= set(load.versions)  # host 1 ran v4, then went back
     assert [serving(h) for h in hosts] == ["v2", "v2"]
+
+
+def test_04_two_fleet_deploys_at_once_end_on_one_version(
+    fleet: tuple[Path, list[NSHost], str],
+) -> None:
+    project, hosts, password = fleet
+    urls = [f"http://{h.address}:{PROXY_PORT}/health" for h in hosts]
+
+    # With --lock-wait: whichever takes the leases first deploys; the other waits, then
+    # deploys the whole fleet after it. The fleet ends on the version that ran last.
+    before = [len(audit(h)) for h in hosts]
+    with Load(urls[0], max_seconds=300) as first, Load(urls[1], max_seconds=300) as second:
+        results = at_once(project, hosts, password, ("v1", "v2"), "--lock-wait", "120")
+    assert [r.code for r in results] == [0, 0], "\n\n".join(map(str, results))
+    winner, waiter = sorted(results, key=lambda r: r.lines[0][0])
+    assert (first.failed, second.failed) == (0, 0), first.failures + second.failures
+    assert first.sent > 50
+    assert second.sent > 50
+    assert set(first.versions) == set(second.versions) == {"v1", "v2"}
+    for host in hosts:
+        assert steps(winner.output, host), winner
+        assert steps(waiter.output, host), waiter
+    # The waiter printed nothing (took no lease, changed nothing) until the other deploy
+    # had run every step on every host.
+    finished = max(t for t, line in winner.lines if " step " in line)
+    assert finished < waiter.lines[0][0], f"{winner}\n\n{waiter}"
+    assert [serving(h) for h in hosts] == [waiter.version] * 2
+    for host, count in zip(hosts, before, strict=True):
+        assert outcomes(audit(host)[count:]) == [
+            ("deployed", winner.version),
+            ("deployed", waiter.version),
+        ]
+        assert not (deploy_dir(host) / ".deploy.lock").exists()  # both released their leases
+
+    # Without --lock-wait: one deploys, the other stops at once with one line naming who
+    # holds the first host's lease, and changes no host.
+    served = waiter.version
+    before = [len(audit(h)) for h in hosts]
+    with Load(urls[0], max_seconds=300) as first, Load(urls[1], max_seconds=300) as second:
+        results = at_once(project, hosts, password, ("v1", "v2"))
+    assert sorted(r.code for r in results) == [0, 1], "\n\n".join(map(str, results))
+    winner, loser = sorted(results, key=lambda r: r.code)
+    holder = f"ci (GitHub run run-{winner.version}) deploying {winner.version}"
+    assert len(loser.lines) == 1, loser
+    line = loser.lines[0][1]
+    assert line.startswith(f"shipline: error: {hosts[0].spec} is locked by {holder} since "), loser
+    assert (first.failed, second.failed) == (0, 0), first.failures + second.failures
+    assert set(first.versions) | set(second.versions) <= {served, winner.version}
+    assert [serving(h) for h in hosts] == [winner.version] * 2
+    for host, count in zip(hosts, before, strict=True):
+        assert outcomes(audit(host)[count:]) == [("deployed", winner.version)]
+        assert not (deploy_dir(host) / ".deploy.lock").exists()
+
+
+def test_05_lock_held_on_one_host_blocks_the_whole_fleet(
+    fleet: tuple[Path, list[NSHost], str],
+) -> None:
+    project, hosts, password = fleet
+    served = [serving(h) for h in hosts]
+    version = "v4" if "v4" not in served else "v1"  # one the hosts do not run: a change shows
+    logs = [audit(h) for h in hosts]
+    # A live lease of another deploy on the SECOND host only (its heartbeat is now).
+    lock = deploy_dir(hosts[1]) / ".deploy.lock"
+    holder = {"who": "ops@laptop", "version": "v9-hotfix", "since": "2024-05-01T10:00:00Z"}
+    lock.mkdir()
+    try:
+        (lock / "owner").write_text(json.dumps(holder) + "\n")
+        (lock / "token").write_text("someone-elses-token")
+        for wait in ("0", "3"):
+            began = time.monotonic()
+            result = deploy(project, hosts, password, "--version", version, "--lock-wait", wait)
+            took = time.monotonic() - began
+            assert result.code == 1, result
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1, result
+            assert re.fullmatch(
+                rf"shipline: error: {re.escape(hosts[1].spec)} is locked by ops@laptop "
+                r"deploying v9-hotfix since 2024-05-01T10:00:00Z \(heartbeat \d+ s ago; "
+                r"stale after 60 s\); wait for it \(--lock-wait SECONDS\).*",
+                lines[0],
+            ), result
+            # It waited (--lock-wait 3), within bounds.
+            assert float(wait) * 0.6 <= took < 30 + float(wait), (took, result)
+            # Nothing changed anywhere: not the first host, whose lease was free.
+            assert [serving(h) for h in hosts] == served
+            assert [audit(h) for h in hosts] == logs
+            assert not (deploy_dir(hosts[0]) / ".deploy.lock").exists()
+            # The other deploy's lease is left as it was.
+            assert json.loads((lock / "owner").read_text()) == holder
+            assert (lock / "token").read_text() == "someone-elses-token"
+    finally:
+        shutil.rmtree(lock, ignore_errors=True)

@@ -9,11 +9,14 @@ Docker engine; `flock`, `stat`, `date`, `mkdir`, `df`... are the real tools.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,15 +33,42 @@ from shipline.errors import ShiplineError
 from shipline.remote import HostSpec, Remote, RunResult
 
 FAKE_DOCKER = r"""#!/bin/sh
-{ for a in "$@"; do printf '%s\0' "$a"; done; printf '\036\0'; } >> "$FAKE_DOCKER_DIR/calls"
+d=$FAKE_DOCKER_DIR
+[ -f "$d/sleep.$1" ] && sleep "$(cat "$d/sleep.$1")"
+{ for a in "$@"; do printf '%s\0' "$a"; done; printf '\036\0'; } >> "$d/calls"
+if [ "$1" = exec ] && [ -e "$d/exec-here" ]; then  # run the command in "the container"
+  shift 2
+  exec "$@"
+fi
+if [ "$1.$2" = image.inspect ] && [ ! -e "$d/image-present" ]; then
+  echo "Error: No such image: $3" >&2
+  exit 1
+fi
 for key in "$1.$2" "$1"; do
-  if [ -f "$FAKE_DOCKER_DIR/out.$key" ]; then cat "$FAKE_DOCKER_DIR/out.$key"; break; fi
+  left=$(cat "$d/fail.$key" 2>/dev/null || echo 0)
+  if [ "$left" -gt 0 ]; then
+    echo $((left - 1)) > "$d/fail.$key"
+    echo "fake failure: $*" >&2
+    exit 1
+  fi
 done
 for key in "$1.$2" "$1"; do
-  if [ -f "$FAKE_DOCKER_DIR/rc.$key" ]; then exit "$(cat "$FAKE_DOCKER_DIR/rc.$key")"; fi
+  if [ -s "$d/queue.$key" ]; then  # one line of output per call, then out.KEY
+    head -n 1 "$d/queue.$key"
+    tail -n +2 "$d/queue.$key" > "$d/queue.$key.rest" && mv "$d/queue.$key.rest" "$d/queue.$key"
+    break
+  fi
+  if [ -f "$d/out.$key" ]; then cat "$d/out.$key"; break; fi
+done
+for key in "$1.$2" "$1"; do
+  if [ -f "$d/rc.$key" ]; then exit "$(cat "$d/rc.$key")"; fi
 done
 exit 0
 """
+"""`docker image inspect` fails unless the `image-present` marker exists (see
+`Sandbox.image_present`); `fail.KEY` fails the next N calls; `queue.KEY` gives the next
+calls' output a line each; `sleep.CMD` delays one; with the `exec-here` marker
+(`Sandbox.exec_here`) `docker exec CONTAINER CMD...` runs CMD here, after recording."""
 
 SHELLS = [shell for shell in ("sh", "bash") if shutil.which(shell)]
 
@@ -66,25 +96,53 @@ class Sandbox:
         }
 
     def run(
-        self, argv: Sequence[str], shell: str = "sh", stdin: str | None = None
+        self, argv: Sequence[str], shell: str = "sh", stdin: str | bytes = b"", umask: int = -1
     ) -> subprocess.CompletedProcess[str]:
-        """As `Remote.run`: the one `shlex.join`, then the login shell's `-c`."""
-        return subprocess.run(
+        """As `Remote.run`: the one `shlex.join`, then the login shell's `-c`; stdin is
+        bytes as given (a str is UTF-8), empty unless given (as over SSH), never the test
+        runner's own."""
+        done = subprocess.run(
             [shell, "-c", shlex.join(argv)],
             cwd=self.cwd,
             env=self.env,
-            input=stdin,
+            input=stdin.encode() if isinstance(stdin, str) else stdin,
             capture_output=True,
-            text=True,
             timeout=60,
             check=False,
+            umask=umask,
         )
+        out, err = (part.decode(errors="replace") for part in (done.stdout, done.stderr))
+        return subprocess.CompletedProcess(done.args, done.returncode, out, err)
 
     def answer(self, key: str, out: str = "", rc: int | None = None) -> None:
         """What the fake docker prints (and exits with) for `docker A B` (key "A.B") or `A`."""
         (self.docker_dir / f"out.{key}").write_text(out)
         if rc is not None:
             (self.docker_dir / f"rc.{key}").write_text(str(rc))
+
+    def fail_next(self, key: str, times: int = 1) -> None:
+        """The next `times` calls of `docker A B` (key "A.B") or `A` fail (exit 1)."""
+        (self.docker_dir / f"fail.{key}").write_text(str(times))
+
+    def queue(self, key: str, *lines: str) -> None:
+        """The next calls of `docker A B` (key "A.B") or `A` print these, a line each."""
+        (self.docker_dir / f"queue.{key}").write_text("".join(f"{line}\n" for line in lines))
+
+    def image_present(self, present: bool = True) -> None:
+        """Whether `docker image inspect` finds the image (any image)."""
+        marker = self.docker_dir / "image-present"
+        if present:
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+
+    def exec_here(self) -> None:
+        """`docker exec CONTAINER CMD...` runs CMD on this machine, as if inside."""
+        (self.docker_dir / "exec-here").touch()
+
+    def slow(self, command: str, seconds: float) -> None:
+        """`docker COMMAND` sleeps this long before it does (and records) anything."""
+        (self.docker_dir / f"sleep.{command}").write_text(str(seconds))
 
     def docker_calls(self) -> list[list[str]]:
         log = self.docker_dir / "calls"
@@ -113,10 +171,10 @@ class LocalRemote:
         self.argvs: list[list[str]] = []
 
     def run(
-        self, argv: Sequence[str], stdin: str | None = None, timeout: float | None = None
+        self, argv: Sequence[str], stdin: str | bytes | None = None, timeout: float | None = None
     ) -> RunResult:
         self.argvs.append(list(argv))
-        done = self.sandbox.run(argv, stdin=stdin)
+        done = self.sandbox.run(argv, stdin=stdin or b"")
         return RunResult(done.returncode, done.stdout, done.stderr)
 
 
@@ -178,6 +236,15 @@ def arguments(function: Callable[..., list[str]], value: str) -> dict[str, Any]:
     return made
 
 
+def hostile_files(value: str) -> dict[str, bytes]:
+    """What `stage` reads from its stdin, each file holding `value`, shell syntax, printf
+    escapes and bytes that are no UTF-8 (NUL, 0xff, CR, ESC): data, whatever they are."""
+    return {
+        name: f"{name}: {value}\n-n %s %b \\c {value}".encode() + b"\x00\xff\xfe\r\n\x1b[0m"
+        for name in cmd.STAGED
+    }
+
+
 def test_every_command_is_covered() -> None:
     assert set(ARGV_FUNCTIONS) >= {
         "compose",
@@ -187,13 +254,12 @@ def test_every_command_is_covered() -> None:
         "lease_release",
         "lease_status",
         "lease_break",
-        "prepare",
         "login",
-        "check_and_pull",
+        "stage",
         "resolve",
         "migrations",
         "start_slot",
-        "stop_slot",
+        "drain_and_stop",
         "remove_slot",
         "find_container",
         "probe",
@@ -201,11 +267,11 @@ def test_every_command_is_covered() -> None:
         "health_log",
         "containers",
         "switch",
-        "draining",
-        "record",
-        "prune",
+        "finish",
         "audit",
     }
+    gone = {"prepare", "check_and_pull", "record", "prune", "stop_slot", "draining"}
+    assert not gone & set(ARGV_FUNCTIONS)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -217,18 +283,27 @@ def test_no_value_runs_as_code(sb: Sandbox, name: str, payload: str, shell: str)
     # As given (relative: lands under the cwd), and under an existing app directory so
     # the scripts get past their first `mkdir`/`touch` and reach their later lines.
     absolute = f"{sb.host}/{hostile}"
+    sb.answer("exec", "0\n")  # no old nginx worker left: drain_and_stop goes on to stop
+    sb.answer("ps.-q", "c1\nc2\n")  # ...containers it stops
     for sub in ("proxy/upstreams", "slots", "releases"):
         (Path(absolute) / sub).mkdir(parents=True, exist_ok=True)
     for value in (hostile, absolute):
+        # The directory of "$path/slots/$slot.env" when the slot too is a hostile path.
+        Path(sb.cwd, f"{value}/slots/{value}.env").parent.mkdir(parents=True, exist_ok=True)
         before = len(sb.docker_calls())
         argv = function(**arguments(function, value))
         assert all(isinstance(word, str) for word in argv)
-        done = sb.run(argv, shell)
+        # The stage's files come as a tar on its stdin (their names cannot be chosen:
+        # see test_the_payload_holds_exactly_the_staged_names); others get the value.
+        stdin = cmd.stage_payload(hostile_files(value)) if name == "stage" else value
+        done = sb.run(argv, shell, stdin=stdin)
         assert not sb.canary_fired(), (name, value, done.stdout, done.stderr)
         assert "syntax error" not in done.stderr.lower(), done.stderr
         assert "unexpected" not in done.stderr, done.stderr
         if argv[0] == "docker":  # a plain command: docker gets exactly these words
             assert sb.docker_calls()[before:] == [argv[1:]]
+        if name in ("stage", "finish", "drain_and_stop"):  # all the way through
+            assert done.returncode == 0, (value, done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
@@ -239,26 +314,458 @@ def test_values_reach_docker_verbatim(sb: Sandbox, payload: str) -> None:
         ["pull", "--quiet", hostile],
         ["image", "inspect", "-f", "{{range .RepoDigests}}{{println .}}{{end}}", hostile],
     ]
-    compose = cmd.compose(hostile, hostile, hostile, hostile)
-    sb.run(cmd.check_and_pull(compose, hostile))
-    assert sb.docker_calls()[2:] == [
-        [*compose[1:], "config", "--quiet"],
-        ["pull", "--quiet", hostile],
-    ]
+    app = sb.host / "app"
+    payload = cmd.stage_payload(hostile_files(hostile))
+    staged = sb.run(cmd.stage(str(app), f"{app}/releases/v2", hostile, "blue", 1), stdin=payload)
+    assert staged.returncode == 0, staged.stderr
+    assert (app / "releases" / "v2" / "image").read_bytes() == f"{hostile}\n".encode()
+    assert sb.docker_calls()[2:] == [["image", "inspect", hostile], ["pull", "--quiet", hostile]]
     sb.run(cmd.survey(str(sb.host), hostile, ("web",)))
     assert ["inspect", "-f", "{{.State.Running}}", f"{hostile}-proxy-nginx-1"] in sb.docker_calls()
+    assert sb.run(cmd.drain_and_stop(hostile, "green", 0)).returncode == 0
+    assert sb.docker_calls()[-2:] == [
+        ["exec", f"{hostile}-proxy-nginx-1", "sh", "-c", cmd._DRAINING],
+        ["ps", "-q", "--filter", f"label=com.docker.compose.project={hostile}-green"],
+    ]
+    finished = sb.run(cmd.finish(str(app), "{}", 3, hostile, "line"))
+    assert finished.returncode == 0, finished.stderr
+    assert sb.docker_calls()[-1][-1] == hostile  # `docker image ls ... NAME`
     assert not sb.canary_fired()
 
 
-def test_a_failing_compose_check_stops_before_the_pull(sb: Sandbox) -> None:
-    sb.answer("compose", "", rc=1)
-    done = sb.run(cmd.check_and_pull(cmd.compose("web", "/srv/web", "blue", "/r"), "img"))
-    assert done.returncode == 1
-    assert [c[0] for c in sb.docker_calls()] == ["compose"]
-    sb.answer("compose", "", rc=0)
+def test_every_script_is_named_and_parses() -> None:
+    assert set(cmd.SCRIPTS) == {
+        "survey",
+        "lease-acquire",
+        "lease-renew",
+        "lease-release",
+        "lease-status",
+        "lease-break",
+        "stage",
+        "resolve",
+        "switch",
+        "drain-and-stop",
+        "finish",
+        "audit",
+    }
+    assert len(set(cmd.SCRIPTS.values())) == len(cmd.SCRIPTS)  # a name per script
+    for name, function in ARGV_FUNCTIONS.items():
+        argv = function(**arguments(function, "x"))
+        if argv[:2] == ["sh", "-c"]:
+            assert cmd.script_name(argv) is not None, name  # a dry run can name it
+        else:
+            assert cmd.script_name(argv) is None, name
+    for shell in SHELLS:
+        for name, script in cmd.SCRIPTS.items():
+            done = subprocess.run(
+                [shell, "-n", "-c", script], capture_output=True, text=True, check=False
+            )
+            assert (done.returncode, done.stderr) == (0, ""), (shell, name)
+
+
+def test_the_new_commands_are_their_scripts() -> None:
+    assert cmd.stage("/p", "/p/r", "img", "blue", 7) == [
+        "sh",
+        "-c",
+        cmd._STAGE,
+        "sh",
+        "/p",
+        "/p/r",
+        "img",
+        "blue",
+        "7",
+    ]
+    assert cmd.drain_and_stop("web", "blue", 2.0) == [
+        "sh",
+        "-c",
+        cmd._STOP,
+        "sh",
+        "web-proxy-nginx-1",
+        "2",
+        "web-blue",
+        cmd._DRAINING,
+    ]
+    # Whole seconds, rounded up (the script counts `date +%s`); never negative.
+    assert [cmd.drain_and_stop("web", "blue", t)[5] for t in (0, 0.2, 2.5, -1)] == [
+        "0",
+        "1",
+        "3",
+        "0",
+    ]
+    assert cmd.finish("/p", "{}", 5, "reg/web", "line") == [
+        "sh",
+        "-c",
+        cmd._FINISH,
+        "sh",
+        "/p",
+        "{}",
+        "5",
+        "reg/web",
+        "line",
+    ]
+    assert cmd.finish("/p", "{}", 0, "reg/web", "line")[6] == "2"  # live and previous stay
+    assert cmd.script_name(cmd.stage("/p", "/r", "i", "b", 1)) == "stage"
+    assert cmd.script_name(cmd.drain_and_stop("web", "blue", 2)) == "drain-and-stop"
+    assert cmd.script_name(cmd.finish("/p", "{}", 3, "n", "l")) == "finish"
+    # No file is a parameter: none can reach argv, whatever its size or bytes.
+    assert list(inspect.signature(cmd.stage).parameters) == [
+        "path",
+        "release",
+        "image",
+        "slot",
+        "min_free_mb",
+    ]
+
+
+def test_show_names_the_script_and_gives_long_words_by_size() -> None:
+    argv = cmd.stage("/srv/web", "/srv/web/releases/v2", "reg/web@sha256:2", "green", 1024)
+    assert cmd.show(argv) == (
+        "sh -c <stage script> sh /srv/web /srv/web/releases/v2 reg/web@sha256:2 green 1024"
+    )
+    assert "\n" not in cmd.show(argv)
+    assert cmd.show(cmd.drain_and_stop("web", "blue", 2)) == (
+        "sh -c <drain-and-stop script> sh web-proxy-nginx-1 2 web-blue "
+        + shlex.quote(cmd._DRAINING)
+    )
+    assert cmd.show(cmd.finish("/srv/web", '{"slot": "green"}', 3, "reg/web", "T bob")) == (
+        "sh -c <finish script> sh /srv/web '{\"slot\": \"green\"}' 3 reg/web 'T bob'"
+    )
+    # Sizes in bytes, not characters; a long word is a size even without a newline.
+    assert cmd.show(["echo", "é\n"]) == "echo '<3 bytes>'"
+    assert cmd.show(["echo", "x" * 120]) == "echo " + "x" * 120
+    assert cmd.show(["echo", "x" * 121]) == "echo '<121 bytes>'"
+    # Not a constant script: the argv as it is joined, quoted.
+    assert cmd.show(["docker", "ps", "a b"]) == "docker ps 'a b'"
+    assert cmd.script_name(["sh", "-c", "echo hi", "sh"]) is None
+    assert cmd.show(["sh", "-c", "echo hi"]) == "sh -c 'echo hi'"
+    assert cmd.script_name(["sh"]) is None
+
+
+# -- staging a release, for real ------------------------------------------------------------
+
+SECRET_ENV = b'DB_PASSWORD="hunter2 $(touch CANARY) `x`\nEMPTY=\n\nLAST=no newline at the end'
+FILES = {
+    "compose.yml": b"services:\n  web: {image: ${APP_IMAGE}}\n",
+    "app.env": SECRET_ENV,
+    "slot.env": b"APP_IMAGE=reg/web@sha256:2\nAPP_SLOT=green\n",
+    "nginx.conf": b"events {}\nhttp {}\n",
+    "proxy.yml": b'{"services": {}}\n',
+}
+IMAGE = "reg/web@sha256:" + "2" * 64
+
+
+def landing(app: Path | str, release: Path | str, slot: str) -> dict[str, Path]:
+    """Where `stage` puts each file of its tar."""
+    return {
+        "compose.yml": Path(release, "compose.yml"),
+        "app.env": Path(release, "app.env"),
+        "slot.env": Path(app, "slots", f"{slot}.env"),
+        "nginx.conf": Path(app, "proxy", "nginx", "nginx.conf"),
+        "proxy.yml": Path(app, "proxy", "compose.yml"),
+    }
+
+
+APP_DIR = "host/app"
+RELEASE_DIR = "host/app/releases/v2"
+
+
+def stage(
+    sb: Sandbox,
+    *,
+    min_free_mb: int = 1,
+    env: bytes = SECRET_ENV,
+    files: dict[str, bytes] | None = None,
+    stdin: bytes | None = None,
+    umask: int = -1,
+    shell: str = "sh",
+) -> subprocess.CompletedProcess[str]:
+    """Stage FILES (with `env` as app.env, `files` replacing some) into releases/v2 for
+    green; `stdin` sends those bytes instead of the tar."""
+    app = sb.host / "app"
+    argv = cmd.stage(str(app), f"{app}/releases/v2", IMAGE, "green", min_free_mb)
+    payload = cmd.stage_payload({**FILES, "app.env": env, **(files or {})})
+    return sb.run(argv, shell, stdin=payload if stdin is None else stdin, umask=umask)
+
+
+def staged_at(sb: Sandbox) -> dict[str, Path]:
+    app = sb.host / "app"
+    return landing(app, app / "releases" / "v2", "green")
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Temporary directories (`.stage.XXXXXX`) anywhere under `root`."""
+    return sorted(p for p in root.rglob(".stage.*"))
+
+
+def fake_df(sb: Sandbox, available: str) -> None:
+    """`df -Pm` reporting `available` MB free (an empty string: df prints nothing)."""
+    df = sb.bin / "df"
+    if available:
+        df.write_text(
+            "#!/bin/sh\necho 'Filesystem 1048576-blocks Used Available Capacity Mounted on'\n"
+            f"echo '/dev/fake 999999 1 {available} 1% /'\n"
+        )
+    else:
+        df.write_text("#!/bin/sh\necho 'df: cannot read table of mounted file systems' >&2\n")
+    df.chmod(0o755)
+
+
+def test_the_payload_holds_exactly_the_staged_names() -> None:
+    assert cmd.STAGED == ("compose.yml", "app.env", "slot.env", "nginx.conf", "proxy.yml")
+    files = {**hostile_files("x"), "../../etc/evil": b"no", "/abs": b"no", "a\nb": b"no"}
+    with tarfile.open(fileobj=io.BytesIO(cmd.stage_payload(files))) as archive:
+        members = archive.getmembers()
+        # Only the five names, in order, plain files: a name in the mapping that is not
+        # one of them is never sent, so no name in the tar can be chosen by a caller.
+        assert [m.name for m in members] == list(cmd.STAGED)
+        assert all(m.isfile() for m in members)
+        assert {m.name: m.mode for m in members} == {
+            name: 0o600 if name == "app.env" else 0o644 for name in cmd.STAGED
+        }
+        for member in members:
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            assert extracted.read() == files[member.name]  # bytes unchanged, NUL and all
+    # A file missing is an error here, not an empty file on the host.
+    with pytest.raises(KeyError, match="nginx.conf"):
+        cmd.stage_payload({n: b"" for n in cmd.STAGED if n != "nginx.conf"})
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_stage_writes_the_release_and_pulls_a_missing_image(sb: Sandbox, shell: str) -> None:
+    done = stage(sb, shell=shell)
+    assert done.returncode == 0, done.stderr
+    free = free_mb(done.stdout)
+    assert free > 0
+    assert done.stdout == f"free {free}\n"
+    app = sb.host / "app"
+    release = app / "releases" / "v2"
+    for name, where in staged_at(sb).items():
+        assert where.read_bytes() == FILES[name], name
+        assert stat.S_IMODE(where.stat().st_mode) == (0o600 if name == "app.env" else 0o644)
+    assert (release / "image").read_text() == IMAGE + "\n"
+    # Every file renamed in from the temporary directory, which is gone.
+    assert sorted(p.name for p in app.iterdir()) == ["proxy", "releases", "slots"]
+    assert sorted(p.name for p in release.iterdir()) == ["app.env", "compose.yml", "image"]
+    assert sorted(p.name for p in (app / "slots").iterdir()) == ["green.env"]
+    assert sorted(p.name for p in (app / "proxy").iterdir()) == ["compose.yml", "nginx", "upstreams"]
+    assert sorted(p.name for p in (app / "proxy" / "nginx").iterdir()) == ["nginx.conf"]
+    assert list((app / "proxy" / "upstreams").iterdir()) == []
+    assert sb.docker_calls() == [["image", "inspect", IMAGE], ["pull", "--quiet", IMAGE]]
+    assert not sb.canary_fired()
+    assert not (sb.cwd / "CANARY").exists()  # the env file's `$(touch CANARY)` is text
+
+
+def test_the_env_file_gets_mode_0600_whatever_the_umask(sb: Sandbox) -> None:
+    done = stage(sb, umask=0)  # whatever the login shell's umask
+    assert done.returncode == 0, done.stderr
+    at = staged_at(sb)
+    env = at["app.env"]
+    assert env.read_bytes() == SECRET_ENV
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    for name in ("compose.yml", "slot.env", "nginx.conf", "proxy.yml"):  # not secret
+        assert stat.S_IMODE(at[name].stat().st_mode) == 0o644, name
+    # A redeploy of the release replaces the file whole, still 0600.
+    inode = env.stat().st_ino
+    assert stage(sb, env=b"NEW=1\n", umask=0o022).returncode == 0
+    assert env.read_bytes() == b"NEW=1\n"
+    assert env.stat().st_ino != inode
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    # No env file: an empty one.
+    assert stage(sb, env=b"").returncode == 0
+    assert env.read_bytes() == b""
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+def test_env_bytes_that_are_not_utf8_arrive_unchanged(sb: Sandbox) -> None:
+    env = b"LATIN1=caf\xe9\nBINARY=\x00\xff\xfe\x80\r\nBOM=\xef\xbb\xbfx\nESC=\x1b[31m\n\xc3("
+    with pytest.raises(UnicodeDecodeError):
+        env.decode()
+    done = stage(sb, env=env, umask=0)
+    assert done.returncode == 0, done.stderr
+    staged = staged_at(sb)["app.env"]
+    assert staged.read_bytes() == env
+    assert stat.S_IMODE(staged.stat().st_mode) == 0o600
+
+
+def test_a_300_kib_compose_file_stages(sb: Sandbox) -> None:
+    # Over the old limit of a file passed in argv (128 KiB a word on Linux).
+    service = b"  svc%06d:\n    image: ${APP_IMAGE}\n    command: [sleep, infinity]\n"
+    compose = b"services:\n" + b"".join(service % i for i in range(6000))
+    compose = compose[: 300 * 1024]
+    assert len(compose) == 300 * 1024
+    done = stage(sb, files={"compose.yml": compose})
+    assert done.returncode == 0, done.stderr
+    assert staged_at(sb)["compose.yml"].read_bytes() == compose
+    assert staged_at(sb)["app.env"].read_bytes() == SECRET_ENV
+    # Below the free-space floor the script stops before it reads its stdin: it still
+    # ends with its own exit status, the big payload unread.
+    low = stage(sb, files={"compose.yml": compose[::-1]}, min_free_mb=10**12)
+    assert low.returncode == 4
+    assert staged_at(sb)["compose.yml"].read_bytes() == compose
+
+
+def test_the_temporary_directory_is_gone_after_success_and_after_failure(sb: Sandbox) -> None:
+    app = sb.host / "app"
+    assert stage(sb).returncode == 0
+    assert leftovers(sb.root) == []
+    sb.answer("pull", "", rc=1)  # fails after every file was moved in
+    assert stage(sb).returncode == 1
+    assert leftovers(sb.root) == []
+    assert stage(sb, stdin=b"not a tar at all\n" * 100).returncode != 0  # fails in tar
+    assert leftovers(sb.root) == []
+    without_env = cmd.stage_payload(FILES)[:512]  # no complete file: chmod fails
+    assert stage(sb, stdin=without_env).returncode != 0
+    assert leftovers(sb.root) == []
+    assert sorted(p.name for p in app.iterdir()) == ["proxy", "releases", "slots"]
+
+
+def one_short() -> bytes:
+    """A well-formed tar of every staged file but app.env."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in cmd.STAGED:
+            if name != "app.env":
+                info = tarfile.TarInfo(name)
+                info.size = len(FILES[name])
+                archive.addfile(info, io.BytesIO(b"NEW" + FILES[name][3:]))
+    return buffer.getvalue()
+
+
+def escaping() -> bytes:
+    """Every staged file, plus members whose names reach outside the temporary directory."""
+    buffer = io.BytesIO(cmd.stage_payload({n: b"NEW " + FILES[n] for n in cmd.STAGED}))
+    buffer.seek(0, io.SEEK_END)
+    buffer.seek(buffer.tell() - 1024)  # over the end-of-archive blocks
+    with tarfile.open(fileobj=buffer, mode="a") as archive:
+        for name in ("../../escaped", "../../../../escaped"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            archive.addfile(info, io.BytesIO(b"no"))
+    return buffer.getvalue()
+
+
+CORRUPT = {
+    "garbage": b"this is not a tar\n" * 64,
+    "empty": b"",
+    "truncated": cmd.stage_payload({n: b"NEW " + FILES[n] for n in cmd.STAGED})[:1536],
+    "bad-checksum": b"compose.yml" + b"\0" * 501 + b"x" * 512 + b"\0" * 1024,
+    "one-file-short": one_short(),
+    "names-escaping": escaping(),
+}
+
+
+@pytest.mark.parametrize("payload", list(CORRUPT.values()), ids=list(CORRUPT))
+def test_a_corrupt_tar_fails_the_stage_and_leaves_the_previous_files(
+    sb: Sandbox, payload: bytes
+) -> None:
+    assert stage(sb).returncode == 0
+    sb.image_present()
+    image = sb.host / "app" / "releases" / "v2" / "image"
+    before = {
+        where: (where.read_bytes(), where.stat().st_ino, where.stat().st_mode)
+        for where in [*staged_at(sb).values(), image]
+    }
+    calls = len(sb.docker_calls())
+    done = stage(sb, stdin=payload)
+    assert done.returncode != 0, done.stdout
+    assert done.returncode != 4  # not blamed on the disk
+    after = {
+        where: (where.read_bytes(), where.stat().st_ino, where.stat().st_mode) for where in before
+    }
+    assert after == before  # not one file replaced, half-written or re-moded
+    assert leftovers(sb.root) == []
+    assert sb.docker_calls()[calls:] == []  # it stopped before the image
+    assert not any(p.name == "escaped" for p in sb.root.rglob("*"))
+
+
+def test_the_escaping_tar_is_what_it_claims() -> None:
+    with tarfile.open(fileobj=io.BytesIO(CORRUPT["names-escaping"])) as archive:
+        names = archive.getnames()
+    assert names == [*cmd.STAGED, "../../escaped", "../../../../escaped"]
+    with tarfile.open(fileobj=io.BytesIO(CORRUPT["one-file-short"])) as archive:
+        assert archive.getnames() == [n for n in cmd.STAGED if n != "app.env"]
+
+
+def test_stage_keeps_an_image_that_is_present(sb: Sandbox) -> None:
+    sb.image_present()
+    done = stage(sb)
+    assert done.returncode == 0, done.stderr
+    assert sb.docker_calls() == [["image", "inspect", IMAGE]]  # no pull
+    sb.image_present(False)
+    assert stage(sb).returncode == 0
+    assert sb.docker_calls()[1:] == [["image", "inspect", IMAGE], ["pull", "--quiet", IMAGE]]
+
+
+def test_a_failed_pull_fails_the_stage(sb: Sandbox) -> None:
     sb.answer("pull", "", rc=1)
-    done = sb.run(cmd.check_and_pull(cmd.compose("web", "/srv/web", "blue", "/r"), "img"))
-    assert (done.returncode, done.stdout) == (1, "docker pull img failed\n")
+    done = stage(sb)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == f"docker pull {IMAGE} failed"
+    assert free_mb(done.stdout) > 0
+
+
+def test_stage_below_the_free_space_floor_exits_4_and_writes_nothing(sb: Sandbox) -> None:
+    done = stage(sb, min_free_mb=10**12)
+    assert done.returncode == 4
+    free = free_mb(done.stdout)
+    assert free > 0
+    assert done.stdout == f"free {free}\n"
+    app = sb.host / "app"
+    assert list((app / "releases" / "v2").iterdir()) == []  # the directories, no file
+    assert list((app / "slots").iterdir()) == []
+    assert sorted(p.name for p in (app / "proxy").iterdir()) == ["nginx", "upstreams"]
+    assert list((app / "proxy" / "nginx").iterdir()) == []
+    assert sorted(p.name for p in app.iterdir()) == ["proxy", "releases", "slots"]  # no temp
+    assert sb.docker_calls() == []  # no pull either
+
+
+def test_the_free_space_floor_is_inclusive(sb: Sandbox) -> None:
+    fake_df(sb, "100")
+    done = stage(sb, min_free_mb=100)
+    assert (done.returncode, done.stdout.splitlines()[0]) == (0, "free 100")
+    done = stage(sb, min_free_mb=101)
+    assert (done.returncode, done.stdout) == (4, "free 100\n")
+    assert free_mb(done.stdout) == 100
+
+
+def test_stage_when_df_says_nothing(sb: Sandbox) -> None:
+    fake_df(sb, "")
+    done = stage(sb, min_free_mb=1)
+    assert done.returncode == 4
+    assert free_mb(done.stdout) == 0  # the executor reports 0 MB free
+    assert not (sb.host / "app" / "releases" / "v2" / "app.env").exists()
+
+
+def test_stage_where_no_directory_can_be_made(sb: Sandbox) -> None:
+    blocked = sb.host / "file"
+    blocked.write_text("not a directory")
+    argv = cmd.stage(str(blocked), f"{blocked}/releases/v2", IMAGE, "green", 1)
+    done = sb.run(argv, stdin=cmd.stage_payload(FILES))
+    assert done.returncode == 1
+    assert free_mb(done.stdout) == 0
+    assert blocked.read_text() == "not a directory"
+    assert sb.docker_calls() == []
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
+def test_stage_writes_hostile_values_verbatim(sb: Sandbox, payload: str, shell: str) -> None:
+    hostile = payload.replace("@", str(sb.canary))
+    app = f"{sb.host}/app {hostile}"
+    release = f"{app}/releases/{hostile}"
+    Path(f"{app}/slots/{hostile}.env").parent.mkdir(parents=True, exist_ok=True)
+    files = hostile_files(hostile)
+    argv = cmd.stage(app, release, hostile, hostile, 1)
+    done = sb.run(argv, shell, stdin=cmd.stage_payload(files))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert not sb.canary_fired()
+    for name, where in landing(app, release, hostile).items():
+        assert where.read_bytes() == files[name], name  # hostile text and binary bytes
+    assert stat.S_IMODE(Path(release, "app.env").stat().st_mode) == 0o600
+    assert Path(release, "image").read_bytes() == f"{hostile}\n".encode()
+    assert sb.docker_calls() == [["image", "inspect", hostile], ["pull", "--quiet", hostile]]
+    assert leftovers(sb.root) == []
 
 
 # -- the lease, for real --------------------------------------------------------------------
@@ -478,9 +985,31 @@ def test_a_lease_that_cannot_be_written_is_an_error(sb: Sandbox) -> None:
 # -- reading and writing the host -----------------------------------------------------------
 
 
-def test_switch_writes_the_upstreams_and_starts_the_proxy(sb: Sandbox) -> None:
+RELOAD = ["exec", "app-proxy-nginx-1", "sh", "-c", "nginx -t -q && nginx -s reload"]
+RUNNING = ["inspect", "-f", "{{.State.Running}}", "app-proxy-nginx-1"]
+
+
+def proxy_up(path: Path) -> list[str]:
+    return [
+        "compose",
+        "-p",
+        "app-proxy",
+        "-f",
+        f"{path}/proxy/compose.yml",
+        "up",
+        "-d",
+        "--quiet-pull",
+    ]
+
+
+def switch_host(sb: Sandbox) -> Path:
     path = sb.host / "app"
     (path / "proxy" / "upstreams").mkdir(parents=True)
+    return path
+
+
+def test_switch_writes_the_upstreams_and_reloads_a_running_proxy(sb: Sandbox) -> None:
+    path = switch_host(sb)
     done = sb.run(cmd.switch(str(path), "app", (("web", 8002), ("worker", 8004))))
     assert done.returncode == 0, done.stderr
     assert (path / "proxy/upstreams/web.conf").read_text() == (
@@ -492,38 +1021,121 @@ def test_switch_writes_the_upstreams_and_starts_the_proxy(sb: Sandbox) -> None:
         "web.conf",
         "worker.conf",
     ]  # no .tmp left
-    assert sb.docker_calls() == [
-        ["inspect", "-f", "{{.State.Running}}", "app-proxy-nginx-1"],
-        [
-            "compose",
-            "-p",
-            "app-proxy",
-            "-f",
-            f"{path}/proxy/compose.yml",
-            "up",
-            "-d",
-            "--quiet-pull",
-        ],
-        ["exec", "app-proxy-nginx-1", "sh", "-c", "nginx -t -q && nginx -s reload"],
-    ]
+    # The reload is tried first: a running proxy costs one docker call, no inspect.
+    assert sb.docker_calls() == [RELOAD]
 
 
-def test_switch_only_reloads_a_running_proxy(sb: Sandbox) -> None:
-    path = sb.host / "app"
-    (path / "proxy" / "upstreams").mkdir(parents=True)
+def test_switch_starts_a_proxy_that_is_not_running(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.fail_next("exec")  # no proxy container: the reload fails
+    done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
+    assert done.returncode == 0, done.stderr
+    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path), RELOAD]
+    assert not (path / ".switching").exists()
+
+
+def test_switch_waits_for_a_proxy_just_started(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.fail_next("exec", 3)  # nginx has no pid file yet for two more tries
+    done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
+    assert done.returncode == 0, done.stderr
+    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path), RELOAD, RELOAD, RELOAD]
+
+
+def test_switch_does_not_restart_a_running_proxy_whose_reload_failed(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.fail_next("exec")
     sb.answer("inspect.-f", "true\n")
     assert sb.run(cmd.switch(str(path), "app", (("web", 8001),))).returncode == 0
-    assert [c[0] for c in sb.docker_calls()] == ["inspect", "exec"]
+    assert sb.docker_calls() == [RELOAD, RUNNING, RELOAD]
 
 
-def test_the_survey_reads_what_switch_and_record_wrote(sb: Sandbox) -> None:
+def test_a_switch_that_cannot_start_the_proxy_fails_and_leaves_its_mark(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.fail_next("exec")
+    sb.answer("compose", "", rc=1)
+    done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
+    assert done.returncode == 1
+    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path)]
+    assert "127.0.0.1:8001;" in (path / "proxy/upstreams/web.conf").read_text()
+    # nginx may not serve what the files say: the next survey sees the mark and syncs.
+    assert (path / ".switching").exists()
+
+
+DRAINING = ["exec", "web-proxy-nginx-1", "sh", "-c", cmd._DRAINING]
+RUNNING_IN_BLUE = ["ps", "-q", "--filter", "label=com.docker.compose.project=web-blue"]
+
+
+def test_drain_and_stop_with_nothing_draining_or_running(sb: Sandbox) -> None:
+    sb.answer("exec", "0\n")
+    done = sb.run(cmd.drain_and_stop("web", "blue", 30))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert sb.docker_calls() == [DRAINING, RUNNING_IN_BLUE]
+
+
+def test_drain_and_stop_waits_for_the_old_workers(sb: Sandbox) -> None:
+    sb.queue("exec", "2", "1")  # two old workers, then one, then none
+    sb.answer("exec", "0\n")
+    done = sb.run(cmd.drain_and_stop("web", "blue", 30))
+    assert done.returncode == 0, done.stderr
+    assert sb.docker_calls() == [DRAINING, DRAINING, DRAINING, RUNNING_IN_BLUE]
+
+
+def test_drain_and_stop_waits_at_most_its_limit(sb: Sandbox) -> None:
+    sb.answer("exec", "3\n")  # a request that never ends
+    began = time.monotonic()
+    done = sb.run(cmd.drain_and_stop("web", "blue", 1))
+    assert time.monotonic() - began < 5
+    assert done.returncode == 0, done.stderr
+    calls = sb.docker_calls()
+    assert calls[-1] == RUNNING_IN_BLUE  # the stop goes ahead at the bound
+    assert set(map(tuple, calls[:-1])) == {tuple(DRAINING)}
+    # A limit of 0 asks once and does not wait.
+    sb.answer("exec", "3\n")
+    before = len(sb.docker_calls())
+    assert sb.run(cmd.drain_and_stop("web", "blue", 0)).returncode == 0
+    assert sb.docker_calls()[before:] == [DRAINING, RUNNING_IN_BLUE]
+
+
+def test_drain_and_stop_without_a_proxy_does_not_wait(sb: Sandbox) -> None:
+    sb.answer("exec", "", rc=1)  # no proxy container: nothing can be draining
+    began = time.monotonic()
+    assert sb.run(cmd.drain_and_stop("web", "blue", 30)).returncode == 0
+    assert time.monotonic() - began < 5
+    assert sb.docker_calls() == [DRAINING, RUNNING_IN_BLUE]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_drain_and_stop_returns_at_once_and_stops_in_the_background(
+    sb: Sandbox, shell: str
+) -> None:
+    sb.answer("exec", "0\n")
+    sb.answer("ps.-q", "c1\nc2\n")
+    sb.slow("stop", 2)  # the app's graceful stop
+    began = time.monotonic()
+    done = sb.run(cmd.drain_and_stop("web", "blue", 30), shell)
+    assert time.monotonic() - began < 1.5
+    assert (done.returncode, done.stdout, done.stderr) == (0, "stopping c1 c2\n", "")
+    stop = ["stop", "--time", "30", "c1", "c2"]
+    assert stop not in sb.docker_calls()  # still stopping: the command did not wait
+    deadline = time.monotonic() + 30
+    while stop not in sb.docker_calls() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # It outlived the shell that started it (as it outlives the SSH session).
+    assert sb.docker_calls() == [DRAINING, RUNNING_IN_BLUE, stop]
+
+
+def test_the_survey_reads_what_switch_stage_and_finish_wrote(sb: Sandbox) -> None:
     path = sb.host / "app"
     (path / "proxy" / "upstreams").mkdir(parents=True)
-    (path / "slots").mkdir()
     assert sb.run(cmd.switch(str(path), "app", (("web", 8002), ("worker", 8004)))).returncode == 0
+    slot_env = b"APP_IMAGE=reg/web@sha256:2\nAPP_VERSION=v2\n"
+    files = (b"services: {}\n", slot_env, b"events {}\n", b"{}\n")
+    staged = cmd.stage(str(path), f"{path}/releases/v2", "reg/web@sha256:2", "green", 1, files)
+    assert sb.run(staged, stdin="SECRET=1\n").returncode == 0
     state = {"slot": "blue", "version": "v1", "image": "reg/web@sha256:1", "history": []}
-    assert sb.run(cmd.record(str(path), json.dumps(state, indent=2))).returncode == 0
-    (path / "slots" / "green.env").write_text("APP_IMAGE=reg/web@sha256:2\nAPP_VERSION=v2\n")
+    text = json.dumps(state, indent=2)
+    assert sb.run(cmd.finish(str(path), text, 3, "reg/web", "T deployed")).returncode == 0
     (path / ".switching").touch()
     image = "reg/web@sha256:" + "2" * 64
     sb.answer("inspect.-f", "true\n")
@@ -546,6 +1158,7 @@ def test_the_survey_reads_what_switch_and_record_wrote(sb: Sandbox) -> None:
     assert dict(found.slot_env["green"]) == {"APP_IMAGE": "reg/web@sha256:2", "APP_VERSION": "v2"}
     assert dict(found.slot_env["blue"]) == {}
     assert dict(found.record) == state  # a multi-line state.json read on one line
+    assert "SECRET" not in done.stdout  # the env file is never read back
     inspected = next(c for c in sb.docker_calls() if c[:2] == ["inspect", "--format"])
     assert inspected[-2:] == ["0a1b", "1c2d"]  # every id, one word each
     fmt = inspected[2]
@@ -571,36 +1184,6 @@ def test_the_survey_when_docker_fails(sb: Sandbox) -> None:
     assert survey.parse(done.stdout, "app").proxy_running is False
 
 
-def test_prepare_makes_the_directories_and_reports_free_space(sb: Sandbox) -> None:
-    path = sb.host / "app"
-    release = path / "releases" / "v2"
-    done = sb.run(cmd.prepare(str(path), str(release), "reg/web@sha256:2"))
-    assert done.returncode == 0, done.stderr
-    assert free_mb(done.stdout) > 0
-    assert (release / "image").read_text() == "reg/web@sha256:2\n"
-    assert (path / "slots").is_dir()
-    assert (path / "proxy" / "upstreams").is_dir()
-    assert [c[:2] for c in sb.docker_calls()] == [
-        ["version", "--format"],
-        ["compose", "version"],
-    ]
-
-
-@pytest.mark.parametrize(
-    ("key", "message"),
-    [
-        ("version", "docker engine not reachable\n"),
-        ("compose", "docker compose v2 not installed\n"),
-    ],
-)
-def test_prepare_without_docker(sb: Sandbox, key: str, message: str) -> None:
-    sb.answer(key, "", rc=1)
-    done = sb.run(cmd.prepare(str(sb.host / "app"), str(sb.host / "app/releases/v2"), "img"))
-    assert (done.returncode, done.stdout) == (1, message)
-    assert not (sb.host / "app").exists()
-    assert free_mb(done.stdout) == 0
-
-
 def test_free_mb() -> None:
     assert free_mb("free 5120\n") == 5120
     assert free_mb("some warning\nfree 12\n") == 12
@@ -609,22 +1192,39 @@ def test_free_mb() -> None:
     assert free_mb("") == 0
 
 
-def make_releases(sb: Sandbox, count: int) -> Path:
-    releases = sb.host / "app" / "releases"
+# -- finishing: record, audit, prune, for real ------------------------------------------------
+
+STATE = json.dumps({"slot": "green", "version": "v5", "image": "reg/web@sha256:5"}, indent=2)
+
+
+def make_releases(app: Path, count: int) -> Path:
+    """Release directories v1..vN, oldest first, each naming its image as `stage` does."""
+    releases = app / "releases"
     now = time.time()
     for i in range(1, count + 1):
         directory = releases / f"v{i}"
         directory.mkdir(parents=True)
-        (directory / "image").write_text(f"reg/web@sha256:{i}\n")
+        (directory / "image").write_text(f"reg/web@sha256:{i}")
         os.utime(directory, (now - 1000 + i, now - 1000 + i))
     return releases
 
 
-def test_prune_keeps_the_newest_releases_and_their_images(sb: Sandbox) -> None:
-    releases = make_releases(sb, 5)
+def finish(
+    sb: Sandbox, keep: int = 3, line: str = "T bob deployed v5", app: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return sb.run(cmd.finish(str(app or sb.host / "app"), STATE, keep, "reg/web", line))
+
+
+def test_finish_records_audits_and_prunes(sb: Sandbox) -> None:
+    app = sb.host / "app"
+    releases = make_releases(app, 5)
+    (app / "audit.log").write_text("T0 alice deployed v4\n")
     sb.answer("image.ls", "".join(f"reg/web@sha256:{i} id{i}\n" for i in range(1, 6)))
-    done = sb.run(cmd.prune(str(sb.host / "app"), 3, "reg/web"))
+    done = finish(sb)
     assert done.returncode == 0, done.stderr
+    assert (app / "state.json").read_text() == STATE + "\n"
+    assert (app / "audit.log").read_text() == "T0 alice deployed v4\nT bob deployed v5\n"
+    assert sorted(p.name for p in app.iterdir()) == ["audit.log", "releases", "state.json"]
     assert sorted(p.name for p in releases.iterdir()) == ["v3", "v4", "v5"]
     calls = sb.docker_calls()
     assert calls[0] == [
@@ -639,42 +1239,74 @@ def test_prune_keeps_the_newest_releases_and_their_images(sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("keep", [0, 1, 2])
-def test_prune_always_keeps_the_live_and_the_previous_release(sb: Sandbox, keep: int) -> None:
-    releases = make_releases(sb, 4)
-    assert sb.run(cmd.prune(str(sb.host / "app"), keep, "reg/web")).returncode == 0
+def test_finish_always_keeps_the_live_and_the_previous_release(sb: Sandbox, keep: int) -> None:
+    releases = make_releases(sb.host / "app", 4)
+    assert finish(sb, keep).returncode == 0
     assert sorted(p.name for p in releases.iterdir()) == ["v3", "v4"]
 
 
-def test_prune_removes_oddly_named_releases_as_names(sb: Sandbox) -> None:
-    releases = make_releases(sb, 3)
+def test_finish_removes_oddly_named_releases_as_names(sb: Sandbox) -> None:
+    releases = make_releases(sb.host / "app", 3)
     odd = releases / "--help"
     odd.mkdir()
     os.utime(odd, (1, 1))  # the oldest
     (sb.host / "app" / "keepme").write_text("outside releases")
-    assert sb.run(cmd.prune(str(sb.host / "app"), 3, "reg/web")).returncode == 0
+    assert finish(sb).returncode == 0
     assert sorted(p.name for p in releases.iterdir()) == ["v1", "v2", "v3"]
     assert (sb.host / "app" / "keepme").exists()
 
 
-def test_prune_without_releases_does_nothing(sb: Sandbox) -> None:
-    done = sb.run(cmd.prune(str(sb.host / "none"), 3, "reg/web"))
+def test_finish_without_releases_records_and_prunes_nothing(sb: Sandbox) -> None:
+    app = sb.host / "app"
+    app.mkdir()
+    done = finish(sb)
     assert done.returncode == 0
+    assert (app / "state.json").read_text() == STATE + "\n"
+    assert (app / "audit.log").read_text() == "T bob deployed v5\n"
     assert sb.docker_calls() == []
 
 
-def test_record_replaces_state_json_whole(sb: Sandbox) -> None:
+def test_finish_where_nothing_can_be_recorded_stops_there(sb: Sandbox) -> None:
+    done = finish(sb, app=sb.host / "none")
+    assert done.returncode == 1
+    assert not (sb.host / "none").exists()
+    assert sb.docker_calls() == []
+
+
+def test_finish_replaces_state_json_whole(sb: Sandbox) -> None:
     path = sb.host / "app"
     path.mkdir()
     (path / "state.json").write_text('{"slot": "blue"}\n')
     before = (path / "state.json").stat().st_ino
     text = json.dumps({"slot": "green", "who": f"$(touch {sb.canary}) `x` 'q' \"d\" \\n"})
-    done = sb.run(cmd.record(str(path), text))
+    done = sb.run(cmd.finish(str(path), text, 3, "reg/web", "line"))
     assert done.returncode == 0, done.stderr
     assert (path / "state.json").read_text() == text + "\n"
     # Written beside and renamed over: a reader never sees half a file.
     assert (path / "state.json").stat().st_ino != before
-    assert sorted(p.name for p in path.iterdir()) == ["state.json"]
+    assert sorted(p.name for p in path.iterdir()) == ["audit.log", "state.json"]
     assert not sb.canary_fired()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
+def test_finish_writes_hostile_values_verbatim(sb: Sandbox, payload: str, shell: str) -> None:
+    hostile = payload.replace("@", str(sb.canary))
+    app = Path(f"{sb.host}/app {hostile}")
+    releases = make_releases(app, 4)
+    (app / "audit.log").write_text("earlier\n")
+    state = f'{{"who": {json.dumps(hostile)}}}\n{hostile}'
+    line = f"T {hostile} deployed {hostile} %s %d \\n"
+    sb.answer("image.ls", "".join(f"reg/web@sha256:{i} id{i}\n" for i in range(1, 5)))
+    done = sb.run(cmd.finish(str(app), state, 3, hostile, line), shell)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert not sb.canary_fired()
+    assert (app / "state.json").read_bytes() == (state + "\n").encode()
+    assert (app / "audit.log").read_bytes() == f"earlier\n{line}\n".encode()
+    assert sorted(p.name for p in releases.iterdir()) == ["v2", "v3", "v4"]
+    calls = sb.docker_calls()
+    assert calls[0][-1] == hostile  # `docker image ls ... NAME`, one word
+    assert calls[1:] == [["rmi", "id1"]]
 
 
 def test_audit_appends_lines_verbatim(sb: Sandbox) -> None:
@@ -688,4 +1320,7 @@ def test_audit_appends_lines_verbatim(sb: Sandbox) -> None:
     for line in lines:
         assert sb.run(cmd.audit(str(path), line)).returncode == 0
     assert (path / "audit.log").read_text() == "".join(f"{line}\n" for line in lines)
+    # `finish` appends to the same log, as verbatim.
+    assert sb.run(cmd.finish(str(path), "{}", 3, "reg/web", lines[1])).returncode == 0
+    assert (path / "audit.log").read_text() == "".join(f"{line}\n" for line in [*lines, lines[1]])
     assert not sb.canary_fired()

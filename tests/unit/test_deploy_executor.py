@@ -1,9 +1,10 @@
 """The executor and the fleet logic against fake hosts; real SSH is in the integration tier.
 
 `FakeHost` stands for a `Remote`: it answers each argv by what it is (the script
-constant it runs, or its docker words) and keeps what a deploy changes (the
-proxy's upstreams, which image each slot runs, state.json), so a survey after a
-deploy reads what the deploy did.
+constant it runs, or its docker words) and keeps what a deploy changes (the files
+the stage writes, the proxy's upstreams, which image each slot runs and whether it
+was stopped, state.json, the audit log), so a survey after a deploy reads what the
+deploy did. It has no `put`: a deploy writes every file through the stage command.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
+from unittest.mock import ANY
 
 import pytest
 
@@ -33,6 +35,7 @@ HOST = HostSpec("deploy", "app1")
 NAME = "reg.example/acme/web"
 V1 = f"{NAME}@sha256:" + "1" * 64
 V2 = f"{NAME}@sha256:" + "2" * 64
+V3 = f"{NAME}@sha256:" + "3" * 64
 TOKEN = "tok-s3cret-registry-123"
 ENV = b'DB_PASSWORD="hunter2secret\nDEBUG=1\n'
 COMPOSE = b"services: {}\n"
@@ -46,12 +49,11 @@ SCRIPTS = {
     "acquire": cmd._ACQUIRE,
     "renew": cmd._RENEW,
     "release": cmd._RELEASE,
-    "prepare": cmd._PREPARE,
-    "pull": cmd._CHECK_AND_PULL,
+    "stage": cmd._STAGE,
     "resolve": cmd._RESOLVE,
     "switch": cmd._SWITCH,
-    "record": cmd._RECORD,
-    "prune": cmd._PRUNE,
+    "stop": cmd._STOP,
+    "finish": cmd._FINISH,
     "audit": cmd._AUDIT,
 }
 
@@ -61,8 +63,10 @@ def label(argv: list[str]) -> str:
     if argv[:2] == ["sh", "-c"]:
         name = next(n for n, script in SCRIPTS.items() if argv[2] is script)
         args = argv[4:]
-        if name == "pull":
-            return f"pull {args[0]}"
+        if name == "stage":
+            return f"stage {args[2]}"
+        if name == "stop":
+            return f"stop {args[2].rsplit('-', 1)[1]}"
         if name == "switch":
             pairs = args[3:]
             return "switch " + " ".join(
@@ -89,8 +93,6 @@ def label(argv: list[str]) -> str:
         return "logs"
     if argv[:3] == ["docker", "ps", "-a"]:
         return "containers"
-    if argv[:2] == ["docker", "exec"]:
-        return "drain"
     raise AssertionError(f"an argv the fake host does not know: {argv}")
 
 
@@ -111,15 +113,17 @@ class FakeHost:
         self.files: dict[str, tuple[bytes, int]] = {}
         self.upstreams: dict[str, int] = {}
         self.slots: dict[str, str] = {}
+        self.stopped: set[str] = set()
         self.proxy = False
         self.state = ""
+        self.audit_log: list[str] = []
+        self.free = 999999
         self.failing: dict[str, RunResult] = {}
         self.drops: list[str] = []
         self.on_run: Callable[[str], None] = lambda _label: None
         self.leases = [RunResult(0, "taken\n", "")]
         self.probe = RunResult(0, "healthy|running|0\n", "")
         self.logs = RunResult(0, "booting\nready\n", "")
-        self.prepare = RunResult(0, "free 5000\n", "")
         self.digests = RunResult(0, f"{V2}\n", "")
         self.survey_failure: RunResult | None = None
         if live:
@@ -138,8 +142,7 @@ class FakeHost:
         pass
 
     def put(self, data: bytes, path: str, mode: int = 0o644) -> None:
-        self.journal.append((self.name, f"put {path}"))
-        self.files[path] = (data, mode)
+        raise AssertionError(f"the deploy wrote {path} by SFTP, not through the stage")
 
     def run(
         self, argv: list[str], stdin: str | None = None, timeout: float | None = None
@@ -155,17 +158,17 @@ class FakeHost:
         for prefix, result in self.failing.items():
             if name.startswith(prefix):
                 return result
-        return self.answer(name, argv)
+        return self.answer(name, argv, stdin)
 
     # -- what the host does --------------------------------------------------------------
-    def answer(self, name: str, argv: list[str]) -> RunResult:
+    def answer(self, name: str, argv: list[str], stdin: str | None) -> RunResult:
         deploy = self.deploy
         if name == "survey":
             return self.survey_failure or RunResult(0, self.survey(), "")
         if name == "acquire":
             return self.leases.pop(0) if len(self.leases) > 1 else self.leases[0]
-        if name == "prepare":
-            return self.prepare
+        if name.startswith("stage "):
+            return self.stage(argv[4:], stdin)
         if name == "resolve":
             return self.digests
         if name.startswith("switch"):
@@ -173,14 +176,25 @@ class FakeHost:
             for service, number in zip(pairs[::2], pairs[1::2], strict=True):
                 self.upstreams[service] = int(number)
             self.proxy = True
-        elif name == "record":
-            self.state = argv[5]
+        elif name == "finish":
+            _path, state, _keep, _name, line = argv[4:]
+            self.state = state
+            self.audit_log.append(line)
+        elif name == "audit":
+            self.audit_log.append(argv[5])
+        elif name.startswith("stop "):
+            slot = name.split()[1]
+            self.stopped.add(slot)
+            ids = " ".join(f"id-{slot}-{s}" for s in deploy.services)
+            return RunResult(0, f"stopping {ids}\n" if slot in self.slots else "", "")
         elif name.startswith("up "):
             slot = name.split()[2]
             env = self.files[f"{deploy.path}/slots/{slot}.env"][0].decode()
             self.slots[slot] = re.findall(r"^APP_IMAGE=(.*)$", env, re.M)[0]
+            self.stopped.discard(slot)
         elif name.startswith("down "):
             self.slots.pop(name.split()[1], None)
+            self.stopped.discard(name.split()[1])
         elif name.startswith("find "):
             service, slot = name.split()[1:]
             return RunResult(0, f"id-{slot}-{service}\n" if slot in self.slots else "", "")
@@ -200,17 +214,32 @@ class FakeHost:
                 + "other-blue other-blue-x-1 running other Up\n",
                 "",
             )
-        elif name == "drain":
-            return RunResult(0, "0\n", "")
         return OK
+
+    def stage(self, args: list[str], stdin: str | None) -> RunResult:
+        """As `commands._STAGE`: the free space check, then every file, then the image."""
+        path, release, image, slot, minimum, compose, slot_env, nginx, proxy = args
+        if self.free < int(minimum):
+            return RunResult(4, f"free {self.free}\n", "")
+        for name, text in (
+            (f"{release}/compose.yml", compose),
+            (f"{path}/slots/{slot}.env", slot_env),
+            (f"{path}/proxy/nginx.conf", nginx),
+            (f"{path}/proxy/compose.yml", proxy),
+            (f"{release}/image", image),
+        ):
+            self.files[name] = (text.encode(), 0o644)
+        self.files[f"{release}/app.env"] = ((stdin or "").encode(), 0o600)  # umask 077
+        return RunResult(0, f"free {self.free}\n", "")
 
     def survey(self) -> str:
         deploy = self.deploy
         lines = [f"upstream {s} {p}" for s, p in self.upstreams.items()]
         lines.append(f"proxy {'true' if self.proxy else 'absent'}")
         for slot, image in self.slots.items():
+            state = "exited" if slot in self.stopped else "running"
             lines += [
-                f"container {deploy.app}-{slot} {s} id-{slot}-{s} running {image} healthy"
+                f"container {deploy.app}-{slot} {s} id-{slot}-{s} {state} {image} healthy"
                 for s in deploy.services
             ]
         for slot in cmd.SLOTS:
@@ -227,7 +256,16 @@ class FakeHost:
         return [label(argv) for argv, _ in self.calls]
 
     def audits(self) -> list[str]:
-        return [argv[5] for argv, _ in self.calls if label(argv) == "audit"]
+        """The audit log's lines, written by `audit` or by `finish`."""
+        return list(self.audit_log)
+
+    def running(self) -> dict[str, str]:
+        """Slot -> image, of the slots whose containers run."""
+        return {slot: image for slot, image in self.slots.items() if slot not in self.stopped}
+
+    def stdins(self) -> list[tuple[str, str]]:
+        """(command, stdin) of every command given a stdin."""
+        return [(label(argv), stdin) for argv, stdin in self.calls if stdin is not None]
 
     def record(self) -> dict[str, object]:
         loaded = json.loads(self.state)
@@ -308,44 +346,97 @@ def test_a_deploy_moves_every_service_to_the_new_slot(
 ) -> None:
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed)
-    assert [n for n in host.labels if n != "audit"] == [
+    assert host.labels == [
         "survey",
-        "prepare",
         "login",
-        f"pull {V2}",
+        f"stage {V2}",
         "up api green",
         "find api green",
         "probe",
         "switch api=9001",
-        "drain",
         "up worker green",
         "find worker green",
         "probe",
         "switch worker=9003",
-        "drain",
-        "down blue",
-        "record",
-        "prune",
-    ]
+        "stop blue",
+        "finish",
+    ]  # no separate audit: `finish` writes the line
     assert host.upstreams == {"api": 9001, "worker": 9003}
-    assert host.slots == {"green": V2}
+    assert host.running() == {"green": V2}
+    assert host.stopped == {"blue"}  # stopped, not removed: the next deploy recreates it
     assert smoke_checks == [("http://app1:8080", "v2")]
     record = host.record()
     assert (record["slot"], record["version"], record["image"]) == ("green", "v2", V2)
     history = cast(list[dict[str, str]], record["history"])
     assert [(e["version"], e["image"]) for e in history] == [("v2", V2), ("v1", V1)]
-    assert any(" deployed v2 " in line and "slot green from v1" in line for line in host.audits())
+    (line,) = host.audits()
+    assert line.endswith(f" tester@laptop deployed v2 ({V2}) slot green from v1 ({V1})")
+    finish = next(argv for argv, _ in host.calls if label(argv) == "finish")
+    assert finish[4:] == ["/srv/web", host.state, "3", NAME, line]
+    stop = next(argv for argv, _ in host.calls if label(argv) == "stop blue")
+    assert stop == cmd.drain_and_stop("web", "blue", 0)  # drain-seconds = 0 in this config
 
 
-def test_the_files_uploaded(c: config.Config, echoed: list[str]) -> None:
+def test_a_second_deploy_goes_back_into_the_stopped_slot(
+    c: config.Config, echoed: list[str]
+) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed)
+    ex = make_executor(c, {HOST: host}, echoed)
+    truth = ex.survey(HOST)
+    assert (truth.live, truth.running) == ("green", Deployed("v2", V2))  # blue exited
+    plan = plans.plan_host(c, HOST, plans.Release("v3", V3), truth, NO_LOGIN, pulled=False)
+    assert plan.next == "blue"
+    ex.execute(plan)
+    ex.finish(plan, NAME)
+    assert host.running() == {"blue": V3}
+    assert host.stopped == {"green"}
+    assert host.upstreams == {"api": 9000, "worker": 9002}
+    history = cast(list[dict[str, str]], host.record()["history"])
+    assert [e["version"] for e in history] == ["v3", "v2", "v1"]
+    assert host.labels[-2:] == ["stop green", "finish"]
+
+
+def test_the_files_staged(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed)
     assert host.files["/srv/web/releases/v2/app.env"] == (ENV, 0o600)
     assert host.files["/srv/web/releases/v2/compose.yml"] == (COMPOSE, 0o644)
+    assert host.files["/srv/web/releases/v2/image"] == (V2.encode(), 0o644)
     slot_env = host.files["/srv/web/slots/green.env"][0]
     assert slot_env.startswith(f"APP_IMAGE={V2}\nAPP_VERSION=v2\nAPP_SLOT=green\n".encode())
     assert b"listen 8080;" in host.files["/srv/web/proxy/nginx.conf"][0]
     assert b'"image": "nginx:' in host.files["/srv/web/proxy/compose.yml"][0]
+    assert sorted(host.files) == [
+        "/srv/web/proxy/compose.yml",
+        "/srv/web/proxy/nginx.conf",
+        "/srv/web/releases/v2/app.env",
+        "/srv/web/releases/v2/compose.yml",
+        "/srv/web/releases/v2/image",
+        "/srv/web/slots/blue.env",
+        "/srv/web/slots/green.env",
+    ]
+
+
+def test_the_env_file_goes_only_on_the_stage_stdin(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed)
+    assert host.stdins() == [("login", TOKEN + "\n"), (f"stage {V2}", ENV.decode())]
+    text = ENV.decode()
+    for argv, _ in host.calls:
+        for word in argv:
+            assert text not in word
+            assert "hunter2secret" not in word
+            assert "DB_PASSWORD" not in word
+    assert not any("hunter2secret" in line for line in echoed)
+    assert not any("hunter2secret" in line for line in host.audits())
+
+
+def test_without_an_env_file_an_empty_one_is_staged(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed, plans.Inputs(COMPOSE, None, None))
+    assert host.stdins() == [(f"stage {V2}", "")]
+    assert host.files["/srv/web/releases/v2/app.env"] == (b"", 0o600)
 
 
 def test_the_token_goes_only_on_the_login_stdin(c: config.Config, echoed: list[str]) -> None:
@@ -353,9 +444,14 @@ def test_the_token_goes_only_on_the_login_stdin(c: config.Config, echoed: list[s
     ex = deploy_once(c, host, echoed)
     image = ex.resolve(HOST, NAME, "v2", ("reg.example", "ci"))
     assert image == V2
-    with_stdin = [(argv, stdin) for argv, stdin in host.calls if stdin is not None]
     login = ["docker", "login", "--username", "ci", "--password-stdin", "reg.example"]
-    assert with_stdin == [(login, TOKEN + "\n")] * 2  # the deploy's login and resolve's
+    logins = [(argv, stdin) for argv, stdin in host.calls if label(argv) == "login"]
+    assert logins == [(login, TOKEN + "\n")] * 2  # the deploy's login and resolve's
+    assert host.stdins() == [  # the stage's stdin is the env file, not the token
+        ("login", TOKEN + "\n"),
+        (f"stage {V2}", ENV.decode()),
+        ("login", TOKEN + "\n"),
+    ]
     assert not any(TOKEN in word for argv, _ in host.calls for word in argv)
     assert not any(TOKEN in line for line in echoed)
     assert host.labels[-2:] == ["login", "resolve"]
@@ -365,7 +461,7 @@ def test_without_a_token_there_is_no_login(c: config.Config, echoed: list[str]) 
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed, NO_LOGIN)
     assert "login" not in host.labels
-    assert all(stdin is None for _, stdin in host.calls)
+    assert host.stdins() == [(f"stage {V2}", ENV.decode())]
 
 
 def test_a_first_deploy(c: config.Config, echoed: list[str]) -> None:
@@ -373,8 +469,11 @@ def test_a_first_deploy(c: config.Config, echoed: list[str]) -> None:
     deploy_once(c, host, echoed)
     assert host.upstreams == {"api": 9000, "worker": 9002}
     assert host.slots == {"blue": V2}
-    assert "drain" not in host.labels
-    assert not any(n.startswith("down") for n in host.labels)
+    assert host.stopped == set()
+    assert not any(n.startswith(("stop", "down")) for n in host.labels)
+    assert host.record()["history"] == [{"version": "v2", "image": V2, "at": ANY}]
+    (line,) = host.audits()
+    assert line.endswith(f" deployed v2 ({V2}) slot blue")
 
 
 def test_a_failing_step_shows_diagnostics_then_undoes_and_names_the_step(
@@ -404,7 +503,8 @@ def test_a_failing_step_shows_diagnostics_then_undoes_and_names_the_step(
     assert host.upstreams == {"api": 9000, "worker": 9002}  # traffic back on blue
     assert host.slots == {"blue": V1}
     assert any(" rolled-back v2 " in line for line in host.audits())
-    assert "record" not in labels
+    assert "finish" not in labels
+    assert not any(n.startswith("stop") for n in labels)  # the old slot never stopped
     shown = "\n".join(echoed)
     assert "FAILED at start worker (green) beside the live one" in shown
     assert "error: DB_PASSWORD=*** rejected" in shown  # the logs, scrubbed
@@ -415,12 +515,39 @@ def test_a_failing_step_shows_diagnostics_then_undoes_and_names_the_step(
 
 def test_low_disk_stops_before_anything_changes(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
-    host.prepare = RunResult(0, "free 50\n", "")
-    with pytest.raises(DeployFailed, match="has 50 MB free under /srv/web, less than"):
+    host.free = 50
+    with pytest.raises(DeployFailed) as caught:
         deploy_once(c, host, echoed)
+    assert str(caught.value) == (
+        "deploy@app1: deploy@app1 has 50 MB free under /srv/web, less than "
+        "tool.shipline.deploy.min-free-mb (100)"
+    )
+    stage = next(argv for argv, _ in host.calls if label(argv).startswith("stage"))
+    assert stage[8] == "100"  # the floor is the stage's to check
     assert not any(n.startswith("up ") for n in host.labels)
     assert not any(path.startswith("/srv/web/releases") for path in host.files)
+    assert "/srv/web/slots/green.env" not in host.files
     assert host.upstreams == {"api": 9000, "worker": 9002}
+
+
+def test_a_stage_that_cannot_say_its_free_space(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.failing["stage"] = RunResult(4, "free \n", "")
+    with pytest.raises(DeployFailed, match="has 0 MB free under /srv/web, less than"):
+        deploy_once(c, host, echoed)
+
+
+def test_a_failed_pull_names_the_stage_with_its_output(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.failing["stage"] = RunResult(1, f"free 999999\ndocker pull {V2} failed\n", "")
+    with pytest.raises(DeployFailed) as caught:
+        deploy_once(c, host, echoed)
+    assert str(caught.value) == (
+        "deploy@app1: stage the release and pull the image failed on deploy@app1: "
+        f"free 999999 | docker pull {V2} failed"
+    )
+    assert host.labels[-3:] == ["switch api=9000 worker=9002", "down green", "audit"]
+    assert " rolled-back v2 " in host.audits()[-1]
 
 
 def test_a_crash_at_boot_is_seen_by_the_probe(c: config.Config, echoed: list[str]) -> None:
@@ -474,7 +601,7 @@ def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list
     ex = make_executor(c, {HOST: host}, echoed)
 
     def on_run(name: str) -> None:
-        if name.startswith("pull"):
+        if name.startswith("stage"):
             ex.cancel.set()
 
     host.on_run = on_run
@@ -484,11 +611,11 @@ def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list
     assert str(caught.value) == "deploy@app1: interrupted by SIGINT; rolled back"
     assert caught.value.exit_code == 130
     labels = host.labels
-    after = labels[labels.index(f"pull {V2}") + 1 :]
-    assert not any(n.startswith("up ") for n in after)
-    assert "/srv/web/proxy/nginx.conf" not in host.files  # the next step never ran
+    after = labels[labels.index(f"stage {V2}") + 1 :]
+    assert not any(n.startswith("up ") for n in after)  # the next step never ran
     assert "down green" in after
     assert host.upstreams == {"api": 9000, "worker": 9002}
+    assert host.running() == {"blue": V1}
 
 
 def test_cancel_during_the_health_wait(c: config.Config, echoed: list[str]) -> None:
@@ -510,15 +637,16 @@ def test_a_lost_lease_stops_without_touching_the_host(c: config.Config, echoed: 
     ex.leases[HOST] = lease
 
     def on_run(name: str) -> None:
-        if name == "prepare":
+        if name == "login":
             lease.lost = True
 
     host.on_run = on_run
     plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
     with pytest.raises(leases.LeaseLost, match="another deploy broke this deploy's lock"):
         ex.execute(plan)
-    assert host.labels[-1] == "prepare"  # no diagnostics, no undo, no audit
+    assert host.labels[-1] == "login"  # no stage, no diagnostics, no undo, no audit
     assert not any(path.startswith("/srv/web/releases") for path in host.files)
+    assert host.audits() == []
 
 
 def test_a_dropped_connection_during_the_undo_is_retried(
@@ -527,7 +655,7 @@ def test_a_dropped_connection_during_the_undo_is_retried(
     pauses: list[float] = []
     monkeypatch.setattr(time, "sleep", pauses.append)  # the undo's pause between attempts
     host = FakeHost(c.deploy)
-    host.failing["pull"] = RunResult(1, "", "manifest unknown\n")
+    host.failing["stage"] = RunResult(1, "", "manifest unknown\n")
     host.drops = ["down green"]
     with pytest.raises(DeployFailed, match="pull the image failed on deploy@app1: manifest"):
         deploy_once(c, host, echoed)
@@ -585,13 +713,65 @@ def test_resolve(c: config.Config, echoed: list[str]) -> None:
         ex.resolve(HOST, NAME, "v9", None)
 
 
-def test_finishing_never_breaks_a_deploy(c: config.Config, echoed: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("fault", "warning"),
+    [
+        (
+            "fails",
+            "[deploy@app1] warning: record, audit, prune (keep the last 3 releases) failed on "
+            "deploy@app1: No space left on device",
+        ),
+        (
+            "drops",
+            "[deploy@app1] warning: record, audit, prune (keep the last 3 releases): "
+            "lost the SSH connection to deploy@app1",
+        ),
+    ],
+)
+def test_finishing_never_breaks_a_deploy(
+    c: config.Config, echoed: list[str], fault: str, warning: str
+) -> None:
     host = FakeHost(c.deploy)
-    host.failing["record"] = RunResult(1, "", "No space left on device\n")
-    host.drops = ["prune"]
+    if fault == "fails":
+        host.failing["finish"] = RunResult(1, "", "No space left on device\n")
+    else:
+        host.drops = ["finish"]
     deploy_once(c, host, echoed)
-    assert any("warning: record the live slot failed" in line for line in echoed)
-    assert any("warning: prune" in line for line in echoed)
+    assert warning in echoed
+    assert host.labels.count("finish") == 1  # tried once, then the deploy goes on
+    assert host.running() == {"green": V2}  # deployed all the same
+    assert host.record()["image"] == V1  # the record stayed as it was
+
+
+def test_the_audit_line_is_scrubbed(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    ex = Executor(
+        c,
+        lambda _spec: cast(Remote, host),
+        echoed.append,
+        f"ci {TOKEN}",
+        Scrubber.of([*env_values(ENV), TOKEN]),
+        TOKEN,
+    )
+    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), NO_LOGIN, False)
+    ex.execute(plan)
+    ex.finish(plan, NAME)
+    (line,) = host.audits()
+    assert " ci *** deployed v2 " in line
+    assert not any(TOKEN in word for argv, _ in host.calls for word in argv)
+
+
+def test_the_host_time_runs_from_survey_to_finish(c: config.Config, echoed: list[str]) -> None:
+    host = FakeHost(c.deploy)
+    host.on_run = lambda name: time.sleep(0.2) if name in ("survey", "finish") else None
+    hosts = {HOST: host}
+    (run,) = fleet_rollout(c, hosts, echoed).run(
+        [HOST], 1, "v2", rollout.fixed(plans.Release("v2", V2))
+    )
+    steps = sum(seconds for _, seconds in run.timings)
+    assert run.seconds >= 0.4
+    assert run.seconds - steps >= 0.4  # the survey and the finish are counted too
+    assert [name for name, _ in run.timings] == [s.name for s in run.plan.steps]
 
 
 # -- leases across hosts ------------------------------------------------------------------------
@@ -717,8 +897,9 @@ def fleet_rollout(
     return rollout.Rollout(make_executor(c, hosts, echoed), NO_LOGIN, NAME)
 
 
-def pulls(host: FakeHost) -> list[str]:
-    return [n.split()[1] for n in host.labels if n.startswith("pull ")]
+def staged(host: FakeHost) -> list[str]:
+    """The images staged (and pulled unless present) on a host, in order."""
+    return [n.split()[1] for n in host.labels if n.startswith("stage ")]
 
 
 def test_a_fleet_deploy(c: config.Config, echoed: list[str]) -> None:
@@ -728,7 +909,8 @@ def test_a_fleet_deploy(c: config.Config, echoed: list[str]) -> None:
     )
     assert [r.plan.host.host for r in runs] == ["h0", "h1", "h2"]
     for host in hosts.values():
-        assert host.slots == {"green": V2}
+        assert host.running() == {"green": V2}
+        assert host.labels[-3:] == ["stop blue", "finish", "release"]
         assert host.labels[0] == "acquire"
         assert host.labels[-1] == "release"
 
@@ -738,18 +920,19 @@ def test_a_failing_host_puts_the_hosts_already_updated_back(
 ) -> None:
     hosts = fleet(c, ["h0", "h1", "h2"])
     h0, h1, h2 = hosts.values()
-    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    h1.failing[f"stage {V2}"] = RunResult(1, "", "manifest unknown\n")
     with pytest.raises(DeployFailed) as caught:
         fleet_rollout(c, hosts, echoed).run(
             list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
         )
     assert str(caught.value) == (
-        "deploy@h1: check the compose file and pull the image failed on deploy@h1: "
+        "deploy@h1: stage the release and pull the image failed on deploy@h1: "
         "manifest unknown; rolled back deploy@h0 back on v1 so the fleet stays on one version"
     )
     # h0 ran v2, then a second deploy of the image it ran before, by digest.
-    assert pulls(h0) == [V2, V1]
-    assert h0.slots == {"blue": V1}
+    assert staged(h0) == [V2, V1]
+    assert h0.running() == {"blue": V1}
+    assert h0.stopped == {"green"}
     assert h0.upstreams == {"api": 9000, "worker": 9002}
     assert h0.record()["image"] == V1
     assert h1.slots == {"blue": V1}  # undone on the host itself
@@ -763,22 +946,23 @@ def test_a_host_that_cannot_be_restored_does_not_strand_the_others(
 ) -> None:
     hosts = fleet(c, ["h0", "h1", "h2"])
     h0, h1, h2 = hosts.values()
-    h1.failing[f"pull {V1}"] = RunResult(1, "", "registry unreachable\n")
-    h2.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    h1.failing[f"stage {V1}"] = RunResult(1, "", "registry unreachable\n")
+    h2.failing[f"stage {V2}"] = RunResult(1, "", "manifest unknown\n")
     with pytest.raises(DeployFailed) as caught:
         fleet_rollout(c, hosts, echoed).run(
             list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))
         )
     message = str(caught.value)
-    assert message.startswith("deploy@h2: check the compose file and pull the image failed")
+    assert message.startswith("deploy@h2: stage the release and pull the image failed")
     assert "rolled back deploy@h0 back on v1" in message
     assert "deploy@h1 could NOT be put back on v1" in message
     assert message.endswith(
         "the fleet is NOT on one version, fix those hosts and run `invoke rollback`"
     )
-    assert pulls(h1) == [V2, V1]  # tried first (newest first)...
-    assert pulls(h0) == [V2, V1]  # ...and h0 was still put back
-    assert h0.slots == {"blue": V1}
+    assert staged(h1) == [V2, V1]  # tried first (newest first)...
+    assert staged(h0) == [V2, V1]  # ...and h0 was still put back
+    assert h0.running() == {"blue": V1}
+    assert h1.running() == {"green": V2}  # where the failed restore left it
 
 
 def test_a_batch_deploys_together_and_a_failure_stops_the_rollout(
@@ -786,13 +970,13 @@ def test_a_batch_deploys_together_and_a_failure_stops_the_rollout(
 ) -> None:
     hosts = fleet(c, ["h0", "h1", "h2", "h3"])
     h0, h1, h2, h3 = hosts.values()
-    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    h1.failing[f"stage {V2}"] = RunResult(1, "", "manifest unknown\n")
     with pytest.raises(DeployFailed, match="rolled back deploy@h0 back on v1"):
         fleet_rollout(c, hosts, echoed).run(
             list(hosts), 2, "v2", rollout.fixed(plans.Release("v2", V2))
         )
-    assert pulls(h0) == [V2, V1]
-    assert (h0.slots, h1.slots) == ({"blue": V1}, {"blue": V1})
+    assert staged(h0) == [V2, V1]
+    assert (h0.running(), h1.running()) == ({"blue": V1}, {"blue": V1})
     assert "survey" not in h2.labels
     assert "survey" not in h3.labels
 
@@ -817,7 +1001,7 @@ def test_a_host_without_a_previous_version_is_left_as_it_is(
     hosts = fleet(c, ["h0", "h1"])
     h0, h1 = hosts.values()
     hosts[HostSpec("deploy", "h0")] = h0 = FakeHost(c.deploy, live=None, name="h0")
-    h1.failing[f"pull {V2}"] = RunResult(1, "", "manifest unknown\n")
+    h1.failing[f"stage {V2}"] = RunResult(1, "", "manifest unknown\n")
     with pytest.raises(DeployFailed) as caught:
         fleet_rollout(c, hosts, echoed).run(
             list(hosts), 1, "v2", rollout.fixed(plans.Release("v2", V2))

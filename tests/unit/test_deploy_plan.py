@@ -65,34 +65,30 @@ def test_a_redeploy_goes_to_the_idle_slot_in_order(tmp_path: Path) -> None:
     plan = make(tmp_path, extra='migrations = "migrate"\n')
     assert (plan.live, plan.next, plan.running) == ("blue", "green", Deployed("v1", V1))
     assert kinds(plan) == [
-        ("Prepare", "prepare the host"),
-        ("Upload", "upload compose file"),
-        ("Upload", "upload env file"),
-        ("Upload", "write slot variables"),
         ("Login", "registry login"),
-        ("Run", "check the compose file and pull the image"),
+        ("Stage", "stage the release and pull the image"),
         ("Run", "run migrations"),
-        ("Upload", "proxy config"),
-        ("Upload", "proxy compose file"),
         ("StartSlot", "start api (green) beside the live one"),
         ("WaitHealthy", "wait for api (green) to be healthy"),
         ("Switch", "point the proxy at api (green)"),
-        ("Drain", "drain api (blue)"),
         ("StartSlot", "start worker (green) beside the live one"),
         ("WaitHealthy", "wait for worker (green) to be healthy"),
         ("Switch", "point the proxy at worker (green)"),
-        ("Drain", "drain worker (blue)"),
         ("Smoke", "smoke checks"),
-        ("Run", "stop the old slot (blue)"),
+        ("Run", "drain and stop the old slot (blue)"),
     ]
+    # No step writes a file by SFTP or checks the host apart: one stage does it all.
+    assert not {"Prepare", "Upload", "Drain"} & {kind for kind, _ in kinds(plan)}
+    assert not hasattr(plans, "Prepare")
+    assert not hasattr(plans, "Upload")
 
 
 def test_a_first_deploy_has_no_drain_and_stops_nothing(tmp_path: Path) -> None:
     plan = make(tmp_path, FIRST)
     assert (plan.live, plan.next, plan.running) == (None, "blue", None)
     names = [name for _, name in kinds(plan)]
-    assert not any(isinstance(step, plans.Drain) for step in plan.steps)
-    assert not any(name.startswith("stop the old slot") for name in names)
+    assert not any(cmd.script_name(s.argv) == "drain-and-stop" for s in runs(plan))
+    assert not any("the old slot" in name for name in names)
     assert names[-1] == "smoke checks"
     switches = [s for s in plan.steps if isinstance(s, plans.Switch)]
     assert [(s.slot, s.services) for s in switches] == [("blue", ("api",)), ("blue", ("worker",))]
@@ -100,18 +96,26 @@ def test_a_first_deploy_has_no_drain_and_stops_nothing(tmp_path: Path) -> None:
     assert switches[1].argv[-2:] == ("worker", "9002")
 
 
+def runs(plan: plans.HostPlan) -> list[plans.Run]:
+    return [step for step in plan.steps if isinstance(step, plans.Run)]
+
+
 def test_a_redeploy_drains_the_old_slot_and_stops_it_only_after_smoke(tmp_path: Path) -> None:
     plan = make(tmp_path)
-    drains = [s for s in plan.steps if isinstance(s, plans.Drain)]
-    assert [d.name for d in drains] == ["drain api (blue)", "drain worker (blue)"]
-    assert all(d.argv == tuple(cmd.draining("web")) for d in drains)
-    assert all(d.limit == 2.0 for d in drains)  # the configured default drain-seconds
     names = [s.name for s in plan.steps]
-    assert names.index("smoke checks") < names.index("stop the old slot (blue)")
-    stop = plan.steps[names.index("stop the old slot (blue)")]
-    assert isinstance(stop, plans.Run)
-    assert list(stop.argv) == cmd.stop_slot("web", "blue")
-    assert list(stop.argv) == ["docker", "compose", "-p", "web-blue", "down", "--timeout", "30"]
+    stops = [s for s in runs(plan) if cmd.script_name(s.argv) == "drain-and-stop"]
+    assert [s.name for s in stops] == ["drain and stop the old slot (blue)"]  # one, the last
+    stop = stops[0]
+    assert plan.steps[-1] is stop
+    assert names.index("smoke checks") < names.index(stop.name)
+    # After every switch: the old workers drain (at most drain-seconds, default 2) and
+    # the old slot's containers stop, in one command.
+    assert list(stop.argv) == cmd.drain_and_stop("web", "blue", 2.0)
+    assert stop.argv[4:] == ("web-proxy-nginx-1", "2", "web-blue", cmd._DRAINING)
+    longer = make(tmp_path, extra="drain-seconds = 7.5\n").steps[-1]
+    assert isinstance(longer, plans.Run)
+    assert longer.argv[5] == "8"
+    assert stop.describe().startswith("sh -c <drain-and-stop script> sh web-proxy-nginx-1 2 ")
 
 
 def test_a_sync_plan_first_points_the_proxy_back_at_the_live_slot(tmp_path: Path) -> None:
@@ -145,13 +149,26 @@ def test_the_exact_commands(tmp_path: Path) -> None:
     migrate = steps["run migrations"]
     assert isinstance(migrate, plans.Run)
     assert list(migrate.argv) == [*compose, "run", "--rm", "--no-deps", "migrate"]
-    pull = steps["check the compose file and pull the image"]
-    assert isinstance(pull, plans.Run)
-    assert list(pull.argv) == cmd.check_and_pull(compose, V2)
-    prepare = steps["prepare the host"]
-    assert isinstance(prepare, plans.Prepare)
-    assert list(prepare.argv) == cmd.prepare("/srv/web", "/srv/web/releases/v2", V2)
-    assert prepare.min_free_mb == 1024
+    stage = steps["stage the release and pull the image"]
+    assert isinstance(stage, plans.Stage)
+    deploy = cfg(tmp_path).deploy
+    release = plans.Release("v2", V2)
+    files = (
+        b"services: {}\n",
+        plans.slot_env(deploy, "green", release),
+        plans.nginx_conf(deploy),
+        plans.proxy_compose_file(deploy),
+    )
+    assert list(stage.argv) == cmd.stage(
+        "/srv/web", "/srv/web/releases/v2", V2, "green", 1024, files
+    )
+    assert stage.argv[:4] == ("sh", "-c", cmd._STAGE, "sh")
+    assert stage.argv[4:9] == ("/srv/web", "/srv/web/releases/v2", V2, "green", "1024")
+    assert tuple(word.encode() for word in stage.argv[9:]) == files
+    assert (stage.min_free_mb, stage.env) == (1024, ENV)
+    # The files land where the slot's compose command reads them.
+    assert compose[compose.index("-f") + 1] == f"{stage.argv[5]}/compose.yml"
+    assert compose[compose.index("--env-file") + 1] == f"{stage.argv[4]}/slots/{stage.argv[7]}.env"
     wait = steps["wait for worker (green) to be healthy"]
     assert isinstance(wait, plans.WaitHealthy)
     assert list(wait.find) == cmd.find_container("web", "green", "worker")
@@ -162,6 +179,8 @@ def test_the_exact_commands(tmp_path: Path) -> None:
     # Migrations run once, before any traffic moves.
     names = list(steps)
     assert names.index("run migrations") < names.index("point the proxy at api (green)")
+    # ...and after the stage: the release's files and image are there.
+    assert names.index("stage the release and pull the image") < names.index("run migrations")
 
 
 def test_no_migrations_step_unless_configured(tmp_path: Path) -> None:
@@ -169,7 +188,9 @@ def test_no_migrations_step_unless_configured(tmp_path: Path) -> None:
 
 
 def test_an_image_already_pulled_needs_no_login(tmp_path: Path) -> None:
-    assert "registry login" in [s.name for s in make(tmp_path).steps]
+    names = [s.name for s in make(tmp_path).steps]
+    # Logged in before the stage, which pulls.
+    assert names.index("registry login") < names.index("stage the release and pull the image")
     assert not any(isinstance(s, plans.Login) for s in make(tmp_path, pulled=True).steps)
     no_token = plans.Inputs(b"services: {}\n", ENV, None)
     assert not any(isinstance(s, plans.Login) for s in make(tmp_path, inputs=no_token).steps)
@@ -194,32 +215,39 @@ def test_the_login_step_takes_the_token_on_stdin(tmp_path: Path) -> None:
     assert "token" not in {f for f in plans.Inputs.__dataclass_fields__}
 
 
-def test_the_env_file_is_a_secret_upload_mode_0600(tmp_path: Path) -> None:
+def test_the_env_file_goes_on_the_stage_stdin_and_is_never_shown(tmp_path: Path) -> None:
     steps = {s.name: s for s in make(tmp_path).steps}
-    env = steps["upload env file"]
-    assert isinstance(env, plans.Upload)
-    assert (env.path, env.mode, env.secret, env.content) == (
-        "/srv/web/releases/v2/app.env",
-        0o600,
-        True,
-        ENV,
+    stage = steps["stage the release and pull the image"]
+    assert isinstance(stage, plans.Stage)
+    assert stage.env == ENV
+    assert not any("hunter2secret" in word for word in stage.argv)
+    assert "hunter2secret" not in repr(stage)
+    deploy = cfg(tmp_path).deploy
+    sizes = [
+        13,
+        len(plans.slot_env(deploy, "green", plans.Release("v2", V2))),
+        len(plans.nginx_conf(deploy)),
+        len(plans.proxy_compose_file(deploy)),
+    ]
+    assert stage.describe() == (
+        f"sh -c <stage script> sh /srv/web /srv/web/releases/v2 {V2} green 1024 "
+        + " ".join(f"'<{n} bytes>'" for n in sizes)
+        + f"  (stdin: the env file, {len(ENV)} bytes, not shown)"
     )
-    assert env.describe() == "write /srv/web/releases/v2/app.env mode 600 (secret, not shown)"
-    assert "hunter2secret" not in repr(env)
-    compose = steps["upload compose file"]
-    assert isinstance(compose, plans.Upload)
-    assert (compose.mode, compose.secret) == (0o644, False)
-    assert compose.describe() == "write /srv/web/releases/v2/compose.yml mode 644 13 bytes"
     no_env = make(tmp_path, inputs=plans.Inputs(b"services: {}\n", None, None))
-    empty = next(s for s in no_env.steps if s.name == "upload env file")
-    assert isinstance(empty, plans.Upload)
-    assert (empty.content, empty.mode) == (b"", 0o600)
+    empty = next(s for s in no_env.steps if isinstance(s, plans.Stage))
+    assert empty.env == b""  # an empty env file is written all the same
+    assert empty.describe().endswith("(stdin: the env file, 0 bytes, not shown)")
+    assert empty.argv == stage.argv
 
 
 def test_no_step_shows_a_secret(tmp_path: Path) -> None:
     for step in make(tmp_path, extra='migrations = "migrate"\n').steps:
         assert "hunter2secret" not in step.describe()
         assert "hunter2secret" not in repr(step)
+        if isinstance(step, plans.Run):
+            assert not any("hunter2secret" in word for word in step.argv)
+        assert "\n" not in step.describe()  # file contents are shown by their size
 
 
 def test_slot_variables_and_ports(tmp_path: Path) -> None:
@@ -241,11 +269,12 @@ def test_slot_variables_and_ports(tmp_path: Path) -> None:
         ("blue", "worker"): 9002,
         ("green", "worker"): 9003,
     }
-    steps = {s.name: s for s in make(tmp_path).steps}
-    slot_vars = steps["write slot variables"]
-    assert isinstance(slot_vars, plans.Upload)
-    assert slot_vars.path == "/srv/web/slots/green.env"
-    assert slot_vars.content == plans.slot_env(deploy, "green", release)
+    stage = next(s for s in make(tmp_path).steps if isinstance(s, plans.Stage))
+    assert stage.argv[7] == "green"  # written to /srv/web/slots/green.env
+    assert stage.argv[10].encode() == plans.slot_env(deploy, "green", release)
+    first = next(s for s in make(tmp_path, FIRST).steps if isinstance(s, plans.Stage))
+    assert first.argv[7] == "blue"
+    assert first.argv[10].encode() == plans.slot_env(deploy, "blue", release)
 
 
 def test_service_names_become_variable_names(tmp_path: Path) -> None:
@@ -277,9 +306,9 @@ def test_a_digest_release_lives_in_its_own_directory(tmp_path: Path) -> None:
     plan = plans.plan_host(
         cfg(tmp_path), HOST, plans.Release(digest, V2), FIRST, INPUTS, pulled=False
     )
-    env = next(s for s in plan.steps if s.name == "upload env file")
-    assert isinstance(env, plans.Upload)
-    assert env.path == f"/srv/web/releases/sha256-{'c' * 64}/app.env"
+    stage = next(s for s in plan.steps if isinstance(s, plans.Stage))
+    assert stage.argv[5] == f"/srv/web/releases/sha256-{'c' * 64}"  # its app.env, its image
+    assert stage.argv[6] == V2
     smoke = plan.steps[-1]
     assert isinstance(smoke, plans.Smoke)
     assert (smoke.url, smoke.version) == ("http://app1:8080", None)
@@ -312,12 +341,15 @@ def test_rolling_back_a_first_deploy_only_removes_the_slot(tmp_path: Path) -> No
     ]
 
 
-def test_finish_records_the_slot_and_history_then_prunes(tmp_path: Path) -> None:
+def test_finish_records_the_slot_and_history_audits_and_prunes(tmp_path: Path) -> None:
     c = cfg(tmp_path, "keep = 5\n")
     plan = make(tmp_path)
-    record, prune = plans.finish_steps(c, plan, "2030-01-02T03:04:05Z", "reg.example/acme/web")
-    assert record.argv[:5] == ("sh", "-c", cmd._RECORD, "sh", "/srv/web")
-    state = json.loads(record.argv[5])
+    line = plans.audit_line("2030-01-02T03:04:05Z", "bob", plan, "deployed")
+    step = plans.finish_step(c, plan, "2030-01-02T03:04:05Z", "reg.example/acme/web", line)
+    assert type(step) is plans.Run  # one command
+    assert step.name == "record, audit, prune (keep the last 5 releases)"
+    assert step.argv[:5] == ("sh", "-c", cmd._FINISH, "sh", "/srv/web")
+    state = json.loads(step.argv[5])
     assert state == {
         "slot": "green",
         "version": "v2",
@@ -327,8 +359,24 @@ def test_finish_records_the_slot_and_history_then_prunes(tmp_path: Path) -> None
             {"version": "v1", "image": V1},
         ],
     }
-    assert prune.name == "prune: keep the last 5 releases"
-    assert list(prune.argv) == cmd.prune("/srv/web", 5, "reg.example/acme/web")
+    assert step.argv[6:] == ("5", "reg.example/acme/web", line)
+    assert list(step.argv) == cmd.finish("/srv/web", step.argv[5], 5, "reg.example/acme/web", line)
+    assert step.describe().startswith("sh -c <finish script> sh /srv/web ")
+
+
+def test_finish_keeps_at_least_the_live_and_the_previous_release(tmp_path: Path) -> None:
+    step = plans.finish_step(cfg(tmp_path, "keep = 1\n"), make(tmp_path), "T", "n", "line")
+    assert step.argv[6] == "2"
+
+
+def test_a_first_deploy_records_a_history_of_one(tmp_path: Path) -> None:
+    step = plans.finish_step(cfg(tmp_path), make(tmp_path, FIRST), "T", "n", "line")
+    assert json.loads(step.argv[5]) == {
+        "slot": "blue",
+        "version": "v2",
+        "image": V2,
+        "history": [{"version": "v2", "image": V2, "at": "T"}],
+    }
 
 
 def test_the_proxy_compose_file_is_yaml_naming_the_configured_image(tmp_path: Path) -> None:
@@ -339,11 +387,9 @@ def test_the_proxy_compose_file_is_yaml_naming_the_configured_image(tmp_path: Pa
     assert nginx["network_mode"] == "host"
     assert nginx["command"] == ["nginx", "-g", "daemon off;"]
     assert "./upstreams:/etc/shipline/upstreams:ro" in nginx["volumes"]
-    steps = {s.name: s for s in make(tmp_path).steps}
-    upload = steps["proxy compose file"]
-    assert isinstance(upload, plans.Upload)
-    assert upload.path == "/srv/web/proxy/compose.yml"
-    assert upload.content == plans.proxy_compose_file(deploy)
+    stage = next(s for s in make(tmp_path).steps if isinstance(s, plans.Stage))
+    assert stage.argv[12].encode() == plans.proxy_compose_file(deploy)  # proxy/compose.yml
+    assert stage.argv[11].encode() == plans.nginx_conf(deploy)  # proxy/nginx.conf
 
 
 def test_the_nginx_config(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipline import config
+from shipline.deploy import plan as plans
 from shipline.deploy import survey
 from shipline.deploy.survey import Container, Deployed, Truth
 
@@ -178,6 +179,43 @@ def test_when_neither_slot_is_healthy_the_proxy_is_believed(
     assert (found.live, found.sync) == ("green", False)
     # What runs there is still reported, healthy or not.
     assert found.running == Deployed("v2", V2)
+
+
+@pytest.mark.parametrize("blue_state", ["exited", "running"])
+def test_the_old_slot_stopped_or_still_stopping_after_a_deploy(
+    deploy: config.DeployConfig, blue_state: str
+) -> None:
+    # A deploy stops the old slot in the background: the next survey may find its
+    # containers exited, or still running out their graceful stop.
+    state = record("green", "v2", V2, ("v2", V2), ("v1", V1))
+    text = output(blue_state=blue_state, state=state)
+    found = survey.truth(survey.parse(text, "app"), deploy)
+    assert (found.live, found.running, found.sync, found.notes) == (
+        "green",
+        Deployed("v2", V2),
+        False,
+        (),
+    )
+    assert found.previous() == Deployed("v1", V1)
+
+
+def test_the_slot_variables_the_stage_writes_name_the_running_version(
+    deploy: config.DeployConfig,
+) -> None:
+    written = plans.slot_env(deploy, "blue", plans.Release("1.4.0-rc.1", V1)).decode()
+    # What the survey's `sed "s/^/slotenv blue /"` prints of that file.
+    lines = "".join(f"slotenv blue {line}\n" for line in written.splitlines())
+    text = f"upstream web 8001\nproxy true\ncontainer app-blue web 2a1b running {V1} healthy\n"
+    state = survey.parse(text + lines, "app")
+    assert dict(state.slot_env["blue"]) == {
+        "APP_IMAGE": V1,
+        "APP_VERSION": "1.4.0-rc.1",
+        "APP_SLOT": "blue",
+        "APP_PORT_WEB": "8001",
+        "APP_PORT_WORKER": "8003",
+        "APP_PORT": "8001",
+    }
+    assert survey.truth(state, deploy).running == Deployed("1.4.0-rc.1", V1)
 
 
 def test_no_running_proxy_means_no_live_slot(deploy: config.DeployConfig) -> None:

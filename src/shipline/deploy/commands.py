@@ -10,8 +10,11 @@ holds. Nothing here talks to a host; `--dry-run` prints exactly these lists.
 
 from __future__ import annotations
 
+import io
+import math
 import shlex
-from collections.abc import Sequence
+import tarfile
+from collections.abc import Mapping, Sequence
 
 Argv = list[str]
 
@@ -166,38 +169,54 @@ def lease_break(path: str) -> Argv:
 
 # -- preparing a release ------------------------------------------------------------------
 
-_PREPARE = r"""
-path=$1 release=$2 image=$3
-docker version --format '{{.Server.Version}}' >/dev/null ||
-  { echo "docker engine not reachable"; exit 1; }
-docker compose version --short >/dev/null || { echo "docker compose v2 not installed"; exit 1; }
-mkdir -p "$release" "$path/slots" "$path/proxy/upstreams" || exit 1
-printf '%s\n' "$image" > "$release/image" || exit 1
-printf 'free %s\n' "$(df -Pm "$path" | awk 'NR==2 {print $4}')"
-"""
-
-
-def prepare(path: str, release: str, image: str) -> Argv:
-    """Check the engine and compose, make the directories, record the release's image,
-    and report free disk space (MB): one round trip."""
-    return sh(_PREPARE, path, release, image)
-
 
 def login(registry: str, username: str) -> Argv:
     """The token goes on stdin (`--password-stdin`), never into argv."""
     return ["docker", "login", "--username", username, "--password-stdin", registry]
 
 
-_CHECK_AND_PULL = r"""
-image=$1; shift
-"$@" config --quiet || exit 1
-docker pull --quiet "$image" >/dev/null || { echo "docker pull $image failed"; exit 1; }
+_STAGE = r"""
+path=$1 release=$2 image=$3 slot=$4 min=$5
+mkdir -p "$release" "$path/slots" "$path/proxy/upstreams" "$path/proxy/nginx" || exit 1
+free=$(df -Pm "$path" | awk 'NR==2 {print $4}')
+echo "free $free"
+[ "${free:-0}" -ge "$min" ] || exit 4
+tmp=$(mktemp -d "$path/.stage.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+umask 077
+tar -x -f - -C "$tmp" --no-same-owner || exit 1
+chmod 600 "$tmp/app.env" && chmod 644 "$tmp/compose.yml" "$tmp/slot.env" "$tmp/nginx.conf" \
+  "$tmp/proxy.yml" || exit 1
+mv "$tmp/compose.yml" "$release/compose.yml" && mv "$tmp/app.env" "$release/app.env" &&
+  mv "$tmp/slot.env" "$path/slots/$slot.env" && mv "$tmp/nginx.conf" "$path/proxy/nginx/" &&
+  mv "$tmp/proxy.yml" "$path/proxy/compose.yml" || exit 1
+printf '%s\n' "$image" > "$release/image" || exit 1
+docker image inspect "$image" >/dev/null 2>&1 || docker pull --quiet "$image" >/dev/null ||
+  { echo "docker pull $image failed"; exit 1; }
 """
 
+STAGED = ("compose.yml", "app.env", "slot.env", "nginx.conf", "proxy.yml")
+"""What `stage` reads from the tar on its stdin, in this order; app.env is the secret."""
 
-def check_and_pull(slot_compose: Argv, image: str) -> Argv:
-    """`docker compose config --quiet` on the release, then pull the image."""
-    return sh(_CHECK_AND_PULL, image, *slot_compose)
+
+def stage(path: str, release: str, image: str, slot: str, min_free_mb: int) -> Argv:
+    """One round trip: directories, free space (exit 4 below `min_free_mb`), the files
+    from a tar on stdin (`stage_payload`: the release's compose file and env file, mode
+    0600, the slot's variables, the proxy's config and compose file), the image, pulled
+    unless present. Files travel on stdin, so any size and any bytes, never in argv."""
+    return sh(_STAGE, path, release, image, slot, str(min_free_mb))
+
+
+def stage_payload(files: Mapping[str, bytes]) -> bytes:
+    """The tar `stage` unpacks: exactly the names of STAGED, as bytes, unchanged."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in STAGED:
+            data = files[name]
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o600 if name == "app.env" else 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 _RESOLVE = r"""
@@ -222,9 +241,27 @@ def start_slot(slot_compose: Argv, service: str) -> Argv:
     return [*slot_compose, "up", "-d", "--no-deps", "--force-recreate", service]
 
 
-def stop_slot(app: str, slot: str) -> Argv:
-    """By project name alone: whatever release the slot ran, its containers stop."""
-    return ["docker", "compose", "-p", slot_project(app, slot), "down", "--timeout", "30"]
+_STOP = r"""
+container=$1 limit=$2 project=$3 draining=$4
+end=$(( $(date +%s) + limit ))
+while [ "$(docker exec "$container" sh -c "$draining" 2>/dev/null || echo 0)" != 0 ] &&
+  [ "$(date +%s)" -lt "$end" ]; do
+  sleep 0.1
+done
+ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+[ -z "$ids" ] && exit 0
+setsid sh -c 'docker stop --time 30 "$@"' sh $ids </dev/null >/dev/null 2>&1 &
+echo stopping $ids
+"""
+
+
+def drain_and_stop(app: str, slot: str, limit: float) -> Argv:
+    """Wait (at most `limit` s) until nginx's old workers finished their requests to the
+    old slot, then stop its containers in the background on the host: the deploy need
+    not wait out the app's graceful stop. The next deploy into that slot recreates its
+    containers, whatever state they are in."""
+    seconds = str(max(0, math.ceil(limit)))
+    return sh(_STOP, proxy_container(app), seconds, slot_project(app, slot), _DRAINING)
 
 
 def remove_slot(app: str, slot: str) -> Argv:
@@ -271,18 +308,19 @@ while [ $# -ge 2 ]; do
     mv "$f.tmp" "$f" || exit 1
   shift 2
 done
-if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != true ]; then
-  docker compose -p "$project" -f "$path/proxy/compose.yml" up -d --quiet-pull || exit 1
-fi
-i=0
-until docker exec "$container" sh -c 'nginx -t -q && nginx -s reload' 2>/dev/null; do
-  i=$((i + 1))
-  if [ "$i" -ge 20 ]; then
-    docker exec "$container" sh -c 'nginx -t -q && nginx -s reload' || exit 1
-    break
+conf=/etc/shipline/nginx/nginx.conf
+reload() { docker exec "$container" sh -c 'nginx -t -q -c "$0" && nginx -s reload -c "$0"' $conf; }
+if ! reload 2>/dev/null; then
+  if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != true ]; then
+    docker compose -p "$project" -f "$path/proxy/compose.yml" up -d --quiet-pull || exit 1
   fi
-  sleep 0.25
-done
+  i=0
+  until reload 2>/dev/null; do  # a proxy started a moment ago may not have its pid yet
+    i=$((i + 1))
+    if [ "$i" -ge 20 ]; then reload || exit 1; break; fi
+    sleep 0.25
+  done
+fi
 rm -f "$path/.switching"
 """
 
@@ -302,26 +340,15 @@ _DRAINING = (
     'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\000" "\\n" | '
     'grep -c "^nginx: worker process is shutting down" || true'
 )
+"""How many old nginx workers are still finishing requests after a reload."""
 
 
-def draining(app: str) -> Argv:
-    """How many old nginx workers are still finishing requests after a reload."""
-    return ["docker", "exec", proxy_container(app), "sh", "-c", _DRAINING]
-
-
-_RECORD = r"""
-path=$1 state=$2
-printf '%s\n' "$state" > "$path/state.json.tmp" && mv "$path/state.json.tmp" "$path/state.json"
-"""
-
-
-def record(path: str, state_json: str) -> Argv:
-    return sh(_RECORD, path, state_json)
-
-
-_PRUNE = r"""
-releases=$1 keep=$2 name=$3
-cd "$releases" || exit 0
+_FINISH = r"""
+path=$1 state=$2 keep=$3 name=$4 line=$5
+printf '%s\n' "$line" >> "$path/audit.log"
+printf '%s\n' "$state" > "$path/state.json.tmp" && mv "$path/state.json.tmp" "$path/state.json" ||
+  exit 1
+cd "$path/releases" || exit 0
 ls -1t | tail -n +$((keep + 1)) | while IFS= read -r old; do rm -rf -- "$old"; done
 keepers=$(cat ./*/image 2>/dev/null)
 docker image ls --digests --format '{{.Repository}}@{{.Digest}} {{.ID}}' "$name" |
@@ -332,9 +359,10 @@ true
 """
 
 
-def prune(path: str, keep: int, name: str) -> Argv:
-    """Keep the newest `keep` release directories and the images they name."""
-    return sh(_PRUNE, f"{path}/releases", str(max(keep, 2)), name)
+def finish(path: str, state_json: str, keep: int, name: str, audit_line: str) -> Argv:
+    """One round trip after success: the record (state.json), the audit line, and the
+    prune (the newest `keep` release directories and the images they name stay)."""
+    return sh(_FINISH, path, state_json, str(max(keep, 2)), name, audit_line)
 
 
 _AUDIT = 'printf "%s\\n" "$2" >> "$1/audit.log"'
@@ -351,12 +379,11 @@ SCRIPTS = {
     "lease-release": _RELEASE,
     "lease-status": _STATUS,
     "lease-break": _BREAK,
-    "prepare": _PREPARE,
-    "check-and-pull": _CHECK_AND_PULL,
+    "stage": _STAGE,
     "resolve": _RESOLVE,
     "switch": _SWITCH,
-    "record": _RECORD,
-    "prune": _PRUNE,
+    "drain-and-stop": _STOP,
+    "finish": _FINISH,
     "audit": _AUDIT,
 }
 """The constant scripts by name: a dry run names them in each command, prints each once."""
@@ -371,6 +398,10 @@ def script_name(argv: Sequence[str]) -> str | None:
 def show(argv: Sequence[str]) -> str:
     """A command as a person reads it: a constant script by its name, values quoted."""
     name = script_name(argv)
-    if name is None:
-        return shlex.join(argv)
-    return f"sh -c <{name} script> " + shlex.join(argv[3:])
+    words = [_short(word) for word in (argv if name is None else argv[3:])]
+    return shlex.join(words) if name is None else f"sh -c <{name} script> " + shlex.join(words)
+
+
+def _short(word: str) -> str:
+    """A file's content passed as an argument is shown by its size."""
+    return f"<{len(word.encode())} bytes>" if "\n" in word or len(word) > 120 else word

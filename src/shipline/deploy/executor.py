@@ -21,14 +21,12 @@ from shipline.deploy import plan as plans
 from shipline.deploy import survey
 from shipline.deploy.lease import Lease, LeaseLost
 from shipline.deploy.plan import (
-    Drain,
     HostPlan,
     Login,
-    Prepare,
     Run,
     Smoke,
+    Stage,
     Step,
-    Upload,
     WaitHealthy,
 )
 from shipline.deploy.scrub import Scrubber
@@ -100,7 +98,7 @@ class Executor:
         self.echo(self.scrub.text(f"[{host}] {text}" if host else text))
 
     def run(
-        self, host: HostSpec, argv: list[str] | tuple[str, ...], stdin: str | None = None
+        self, host: HostSpec, argv: list[str] | tuple[str, ...], stdin: str | bytes | None = None
     ) -> RunResult:
         return self.remote(host).run(list(argv), stdin=stdin)
 
@@ -163,22 +161,17 @@ class Executor:
 
     def do(self, run: HostRun, step: Step) -> None:
         host = run.plan.host
-        if isinstance(step, Upload):
-            self.remote(host).put(step.content, step.path, step.mode)
-        elif isinstance(step, Login):
+        if isinstance(step, Login):
             self.do_login(host, step)
-        elif isinstance(step, Drain):
-            self.drain(host, step)
-        elif isinstance(step, Prepare):
-            out = self.run(host, step.argv)
+        elif isinstance(step, Stage):
+            out = self.run(host, step.argv, stdin=step.payload)
+            if out.code == 4:
+                raise DeployFailed(
+                    f"{host} has {free_mb(out.stdout)} MB free under {self.cfg.deploy.path}, "
+                    f"less than tool.shipline.deploy.min-free-mb ({step.min_free_mb})"
+                )
             if out.code != 0:
                 raise self.failure(host, step, out)
-            free = free_mb(out.stdout)
-            if free < step.min_free_mb:
-                raise DeployFailed(
-                    f"{host} has {free} MB free under {self.cfg.deploy.path}, less than "
-                    f"tool.shipline.deploy.min-free-mb ({step.min_free_mb})"
-                )
         elif isinstance(step, Run):  # Switch, StartSlot and plain commands
             out = self.run(host, step.argv)
             if out.code != 0:
@@ -213,17 +206,6 @@ class Executor:
             f"{step.service} {run.plan.release.version} on {host}",
         )
 
-    def drain(self, host: HostSpec, step: Drain) -> None:
-        """Until nginx's old workers have finished their requests (to the old slot)."""
-        deadline = time.monotonic() + step.limit
-        for delay in health.delays(0.05, 1.5, 0.5):
-            out = self.run(host, step.argv)
-            if out.code == 0 and out.stdout.strip() == "0":
-                return
-            if self.cancel.is_set() or time.monotonic() + delay > deadline:
-                return  # the bound is reached: the old slot keeps running until after smoke
-            time.sleep(delay)
-
     # -- one host --------------------------------------------------------------------------
     def execute(self, plan: HostPlan) -> HostRun:
         """Run one host's plan; on any failure undo it on that host and raise DeployFailed."""
@@ -248,7 +230,6 @@ class Executor:
                 raise Interrupted(f"{plan.host}: {message}; rolled back") from None
             raise DeployFailed(f"{plan.host}: {message}") from None
         run.seconds = time.perf_counter() - start
-        self.audit(plan.host, plans.audit_line(now(), self.who, plan, "deployed"))
         return run
 
     def describe(self, exc: BaseException) -> str:
@@ -259,14 +240,15 @@ class Executor:
         return self.scrub.text(crashlog.line(exc, "during a deploy", self.scrub.text))
 
     def finish(self, plan: HostPlan, name: str) -> None:
-        """Record and prune; neither can break the deploy that just succeeded."""
-        for step in plans.finish_steps(self.cfg, plan, now(), name):
-            try:
-                out = self.run(plan.host, step.argv)
-                if out.code != 0:
-                    self.say(plan.host, f"warning: {self.failure(plan.host, step, out)}")
-            except RemoteError as exc:
-                self.say(plan.host, f"warning: {step.name}: {exc}")
+        """Record, audit, prune; none of it can break the deploy that just succeeded."""
+        line = self.scrub.text(plans.audit_line(now(), self.who, plan, "deployed"))
+        step = plans.finish_step(self.cfg, plan, now(), name, line)
+        try:
+            out = self.run(plan.host, step.argv)
+            if out.code != 0:
+                self.say(plan.host, f"warning: {self.failure(plan.host, step, out)}")
+        except RemoteError as exc:
+            self.say(plan.host, f"warning: {step.name}: {exc}")
 
     def diagnostics(self, plan: HostPlan) -> None:
         """The new slot's logs and health log, and the app's containers (scrubbed)."""

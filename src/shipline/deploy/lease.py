@@ -74,7 +74,8 @@ class Lease:
         first = out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
         if out.code == 0 and first.startswith(("taken", "broke")):
             self.held = True
-            self.broken = _holder(first) if first.startswith("broke") else None
+            if first.startswith("broke"):  # kept across rounds: a later retake is plain
+                self.broken = _holder(first)
             return None
         if out.code == 3:
             return (
@@ -115,12 +116,14 @@ def acquire_all(
     wait: float,
     cancelled: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = lambda _line: None,
 ) -> None:
     """Every lease in a fixed order (by host), or none: a fleet deploy never holds some
     hosts while another holds the rest. Waits up to `wait` seconds for live holders."""
     ordered = sorted(leases, key=lambda lease: str(lease.host))
     deadline = time.monotonic() + wait
     delays = health.delays(0.2, 1.5, 2.0)
+    waiting = False
     while True:
         blocked: list[tuple[Lease, Holder]] = []
         for lease in ordered:
@@ -135,16 +138,19 @@ def acquire_all(
         if not blocked:
             return
         _release_all(ordered)
-        delay = next(delays)
-        if cancelled() or time.monotonic() + delay > deadline:
-            lease, holder = blocked[0]
+        remaining = deadline - time.monotonic()
+        lease, holder = blocked[0]
+        if cancelled() or remaining <= 0:
             raise Locked(
                 f"{lease.host} is locked by {holder.describe()} (heartbeat "
                 f"{holder.heartbeat_age} s ago; stale after {lease.ttl:g} s); wait for it "
                 "(--lock-wait SECONDS): a dead deploy's lock is broken once stale, or "
                 "`invoke lock --release --host ...` removes it now"
             )
-        sleep(delay)
+        if not waiting:
+            say(f"waiting for {lease.host}'s lock, held by {holder.describe()} (up to {wait:g} s)")
+            waiting = True
+        sleep(min(next(delays), remaining))  # the last try is at the deadline
 
 
 class Heartbeat:

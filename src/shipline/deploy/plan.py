@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from shipline.config import Config, DeployConfig
 from shipline.deploy import commands as cmd
 from shipline.deploy.commands import SLOTS, Argv
-from shipline.deploy.survey import Deployed, Truth, other, port
+from shipline.deploy.survey import Deployed, Truth, other, port, record_after
 from shipline.remote import HostSpec
 
 
@@ -59,22 +59,18 @@ class Run(Step):
 
 
 @dataclass(frozen=True)
-class Prepare(Run):
-    """Engine and compose checks, directories, free disk space (MB) against a floor."""
+class Stage(Run):
+    """The release's files written, free disk checked, the image pulled: one round trip.
 
+    The env file is a secret: it travels on stdin, and is never shown."""
+
+    payload: bytes = field(default=b"", repr=False)
+    """`commands.stage_payload`: a tar of the files, the env file among them."""
     min_free_mb: int = 0
 
-
-@dataclass(frozen=True)
-class Upload(Step):
-    path: str
-    content: bytes = field(repr=False)
-    mode: int = 0o644
-    secret: bool = False
-
     def describe(self) -> str:
-        shown = "(secret, not shown)" if self.secret else f"{len(self.content)} bytes"
-        return f"write {self.path} mode {self.mode:o} {shown}"
+        names = ", ".join(cmd.STAGED).replace("app.env", "app.env (secret, not shown)")
+        return f"{cmd.show(self.argv)}  (stdin: a tar of {names})"
 
 
 @dataclass(frozen=True)
@@ -107,14 +103,6 @@ class Switch(Run):
 
     slot: str = ""
     services: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Drain(Run):
-    limit: float = 0.0
-
-    def describe(self) -> str:
-        return f"until `{cmd.show(self.argv)}` says 0, at most {self.limit:g} s"
 
 
 @dataclass(frozen=True)
@@ -194,11 +182,10 @@ def proxy_compose_file(deploy: DeployConfig) -> bytes:
         "image": deploy.proxy_image,
         "network_mode": "host",
         "restart": "unless-stopped",
-        "command": ["nginx", "-g", "daemon off;"],
-        "volumes": [
-            "./nginx.conf:/etc/nginx/nginx.conf:ro",
-            "./upstreams:/etc/shipline/upstreams:ro",
-        ],
+        "command": ["nginx", "-c", "/etc/shipline/nginx/nginx.conf", "-g", "daemon off;"],
+        # Directories, not files: a file replaced by rename stays the old inode in a
+        # container that bind-mounted the file itself.
+        "volumes": ["./nginx:/etc/shipline/nginx:ro", "./upstreams:/etc/shipline/upstreams:ro"],
     }
     return (json.dumps({"services": {"nginx": service}}, indent=2) + "\n").encode()
 
@@ -230,37 +217,23 @@ def plan_host(
     steps: list[Step] = []
     if truth.sync and live:
         steps.append(switch(deploy, live, deploy.services, f"re-sync the proxy on {live}"))
-    steps += [
-        Prepare(
-            "prepare the host",
-            tuple(cmd.prepare(deploy.path, release_path, release.image)),
-            deploy.min_free_mb,
-        ),
-        Upload("upload compose file", f"{release_path}/compose.yml", inputs.compose),
-        Upload("upload env file", f"{release_path}/app.env", inputs.env or b"", 0o600, True),
-        Upload(
-            "write slot variables",
-            f"{deploy.path}/slots/{nxt}.env",
-            slot_env(deploy, nxt, release),
-        ),
-    ]
+    payload = cmd.stage_payload(
+        {
+            "compose.yml": inputs.compose,
+            "app.env": inputs.env or b"",
+            "slot.env": slot_env(deploy, nxt, release),
+            "nginx.conf": nginx_conf(deploy),
+            "proxy.yml": proxy_compose_file(deploy),
+        }
+    )
     if inputs.login and not pulled:
         registry, user = inputs.login
         steps.append(Login("registry login", tuple(cmd.login(registry, user)), registry))
-    steps.append(
-        Run(
-            "check the compose file and pull the image",
-            tuple(cmd.check_and_pull(new, release.image)),
-        )
-    )
+    argv = cmd.stage(deploy.path, release_path, release.image, nxt, deploy.min_free_mb)
+    name = "stage the release and pull the image"
+    steps.append(Stage(name, tuple(argv), payload, deploy.min_free_mb))
     if deploy.migrations:
         steps.append(Run("run migrations", tuple(cmd.migrations(new, deploy.migrations))))
-    steps += [
-        Upload("proxy config", f"{deploy.path}/proxy/nginx.conf", nginx_conf(deploy)),
-        Upload(
-            "proxy compose file", f"{deploy.path}/proxy/compose.yml", proxy_compose_file(deploy)
-        ),
-    ]
     for service in deploy.services:
         steps += [
             StartSlot(
@@ -277,34 +250,21 @@ def plan_host(
             ),
             switch(deploy, nxt, (service,), f"point the proxy at {service} ({nxt})"),
         ]
-        if live:
-            steps.append(
-                Drain(
-                    f"drain {service} ({live})",
-                    tuple(cmd.draining(deploy.app)),
-                    deploy.drain_seconds,
-                )
-            )
     url = deploy.url.format(host=host.host)
     steps.append(Smoke("smoke checks", url, release.reported))
-    if live:
-        steps.append(Run(f"stop the old slot ({live})", tuple(cmd.stop_slot(deploy.app, live))))
+    if live:  # smoke ran meanwhile: the old workers have usually drained by now
+        argv = cmd.drain_and_stop(deploy.app, live, deploy.drain_seconds)
+        steps.append(Run(f"drain and stop the old slot ({live})", tuple(argv)))
     return HostPlan(host, release, truth, nxt, tuple(steps))
 
 
-def finish_steps(cfg: Config, plan: HostPlan, when: str, name: str) -> tuple[Run, ...]:
-    """After success: the record (history for rollback) and the prune."""
-    from shipline.deploy.survey import record_after
-
+def finish_step(cfg: Config, plan: HostPlan, when: str, name: str, audit: str) -> Run:
+    """After success, one command: the record (history for rollback), the audit line, the
+    prune. `name` is the image name whose unused images are removed."""
     deploy = cfg.deploy
     state = record_after(plan.next, plan.release.deployed(), plan.truth, when)
-    return (
-        Run("record the live slot", tuple(cmd.record(deploy.path, state))),
-        Run(
-            f"prune: keep the last {deploy.keep} releases",
-            tuple(cmd.prune(deploy.path, deploy.keep, name)),
-        ),
-    )
+    argv = cmd.finish(deploy.path, state, deploy.keep, name, audit)
+    return Run(f"record, audit, prune (keep the last {deploy.keep} releases)", tuple(argv))
 
 
 def rollback_steps(cfg: Config, plan: HostPlan) -> tuple[Run, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Rollout:
 
     def host(self, host: HostSpec, choose: Choose) -> HostRun:
         """Read, plan and deploy one host (its lease is held)."""
+        began = time.perf_counter()
         self.ex.check(host)
         truth = self.ex.survey(host)
         release, pulled = choose(host, truth)
@@ -75,6 +77,7 @@ class Rollout:
         )
         run = self.ex.execute(plan)
         self.ex.finish(plan, self.name)
+        run.seconds = time.perf_counter() - began  # the host's whole time, survey to record
         return run
 
     def group(
@@ -109,7 +112,9 @@ class Rollout:
         with interruptible(ex):
             held = [leases.Lease(h, ex.remote(h), ex.cfg.deploy.path, ttl) for h in hosts]
             ex.leases = {lease.host: lease for lease in held}
-            leases.acquire_all(held, owner, self.lock_wait, ex.cancel.is_set)
+            leases.acquire_all(
+                held, owner, self.lock_wait, ex.cancel.is_set, say=lambda line: ex.say(None, line)
+            )
             try:
                 for lease in held:
                     if lease.broken:

@@ -18,7 +18,7 @@ from shipline.config import Config
 from shipline.deploy import commands as cmd
 from shipline.deploy import lease as leases
 from shipline.deploy.executor import Executor, HostRun
-from shipline.deploy.plan import HostPlan, Inputs, Release, Run, finish_steps, plan_host
+from shipline.deploy.plan import HostPlan, Inputs, Release, Run, finish_step, plan_host
 from shipline.deploy.rollout import Choose, Rollout
 from shipline.deploy.scrub import Scrubber, env_values
 from shipline.deploy.survey import Deployed, Truth
@@ -129,9 +129,9 @@ def preview(
             "the deploy reads where the proxy points, under the lock)"
         )
         lines += [f"{n:2}. {step.name}: {step.describe()}" for n, step in enumerate(plan.steps, 1)]
-        done = finish_steps(cfg, plan, "NOW", name)
-        lines += [f"    then {step.name}: {step.describe()}" for step in done]
-        used += [s.argv for s in (*plan.steps, *done) if isinstance(s, Run)]
+        done = finish_step(cfg, plan, "NOW", name, "AUDIT LINE")
+        lines.append(f"    then {done.name}: {done.describe()}")
+        used += [s.argv for s in (*plan.steps, done) if isinstance(s, Run)]
     lines.append("# release the lease on every host")
     used += [cmd.survey(cfg.deploy.path, cfg.deploy.app, cfg.deploy.services)]
     used += [cmd.resolve("REF"), cmd.lease_renew("PATH", "TOKEN"), cmd.lease_release("P", "T")]
