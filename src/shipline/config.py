@@ -544,8 +544,8 @@ def _deploy(table: _Table, app_default: str) -> DeployConfig:
     deploy = DeployConfig(
         app=table.get("app", app_default, inputs.slug_setting),
         path=table.get("path", f"/srv/{app_default}", inputs.remote_path_setting),
-        compose_file=table.get("compose-file", "compose.yml", _string()),
-        env_file=table.get("env-file", None, _string()),
+        compose_file=table.get("compose-file", "compose.yml", inputs.local_file_setting),
+        env_file=table.get("env-file", None, inputs.local_file_setting),
         services=table.get("services", ("app",), inputs.services_setting),
         base_port=table.get("base-port", 8001, inputs.port_setting),
         proxy_port=table.get("proxy-port", 8080, inputs.port_setting),

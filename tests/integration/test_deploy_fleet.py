@@ -158,7 +158,7 @@ def at_once(
                 deploy_timed,
                 project,
                 hosts,
-                {"GITHUB_ACTOR": "ci", "GITHUB_RUN_ID": f"run-{v}", "GITHUB_TOKEN": password},
+                {"GITHUB_ACTOR": "ci", "GITHUB_RUN_ID": run_id(v), "GITHUB_TOKEN": password},
                 v,
                 *args,
                 start=start,
@@ -194,6 +194,16 @@ def outcomes(lines: list[str]) -> list[tuple[str, str]]:
 def serving(host: NSHost) -> str:
     url = f"http://{host.address}:{PROXY_PORT}/health"
     return str(httpx.get(url, timeout=5).json()["version"])
+
+
+def run_id(version: str) -> str:
+    """A GitHub run id (digits) per version, so a lock's owner names the run holding it."""
+    return str(1000 + sum(map(ord, version)))
+
+
+def first_step(result: Timed) -> float:
+    """When a deploy ran its first step (took its leases): after any waiting line."""
+    return min(t for t, line in result.lines if " step " in line)
 
 
 def test_01_first_deploy_to_both_hosts_in_one_batch(
@@ -271,7 +281,7 @@ def test_04_two_fleet_deploys_at_once_end_on_one_version(
     with Load(urls[0], max_seconds=300) as first, Load(urls[1], max_seconds=300) as second:
         results = at_once(project, hosts, password, ("v1", "v2"), "--lock-wait", "120")
     assert [r.code for r in results] == [0, 0], "\n\n".join(map(str, results))
-    winner, waiter = sorted(results, key=lambda r: r.lines[0][0])
+    winner, waiter = sorted(results, key=lambda r: first_step(r))
     assert (first.failed, second.failed) == (0, 0), first.failures + second.failures
     assert first.sent > 50
     assert second.sent > 50
@@ -279,10 +289,11 @@ def test_04_two_fleet_deploys_at_once_end_on_one_version(
     for host in hosts:
         assert steps(winner.output, host), winner
         assert steps(waiter.output, host), waiter
-    # The waiter printed nothing (took no lease, changed nothing) until the other deploy
-    # had run every step on every host.
+    # The waiter said it was waiting, and ran no step (took no lease, changed nothing)
+    # until the other deploy had run every step on every host.
     finished = max(t for t, line in winner.lines if " step " in line)
-    assert finished < waiter.lines[0][0], f"{winner}\n\n{waiter}"
+    assert finished < first_step(waiter), f"{winner}\n\n{waiter}"
+    assert waiter.lines[0][1].startswith("waiting for "), waiter
     assert [serving(h) for h in hosts] == [waiter.version] * 2
     for host, count in zip(hosts, before, strict=True):
         assert outcomes(audit(host)[count:]) == [
@@ -299,7 +310,7 @@ def test_04_two_fleet_deploys_at_once_end_on_one_version(
         results = at_once(project, hosts, password, ("v1", "v2"))
     assert sorted(r.code for r in results) == [0, 1], "\n\n".join(map(str, results))
     winner, loser = sorted(results, key=lambda r: r.code)
-    holder = f"ci (GitHub run run-{winner.version}) deploying {winner.version}"
+    holder = f"ci (GitHub run {run_id(winner.version)}) deploying {winner.version}"
     assert len(loser.lines) == 1, loser
     line = loser.lines[0][1]
     assert line.startswith(f"shipline: error: {hosts[0].spec} is locked by {holder} since "), loser
@@ -331,6 +342,8 @@ def test_05_lock_held_on_one_host_blocks_the_whole_fleet(
             took = time.monotonic() - began
             assert result.code == 1, result
             lines = result.output.strip().splitlines()
+            if wait != "0":  # one line says what it waits for, then the error
+                assert lines.pop(0).startswith(f"waiting for {hosts[1].spec}'s lock"), result
             assert len(lines) == 1, result
             assert re.fullmatch(
                 rf"shipline: error: {re.escape(hosts[1].spec)} is locked by ops@laptop "

@@ -304,6 +304,10 @@ def test_no_value_runs_as_code(sb: Sandbox, name: str, payload: str, shell: str)
             assert sb.docker_calls()[before:] == [argv[1:]]
         if name in ("stage", "finish", "drain_and_stop"):  # all the way through
             assert done.returncode == 0, (value, done.stdout, done.stderr)
+        if name == "stage":  # path, release and slot all `value`: each file where it goes
+            where = value if value.startswith("/") else f"{sb.cwd}/{value}"
+            for file, data in hostile_files(value).items():
+                assert landing(where, where, value)[file].read_bytes() == data, file
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
@@ -315,8 +319,8 @@ def test_values_reach_docker_verbatim(sb: Sandbox, payload: str) -> None:
         ["image", "inspect", "-f", "{{range .RepoDigests}}{{println .}}{{end}}", hostile],
     ]
     app = sb.host / "app"
-    payload = cmd.stage_payload(hostile_files(hostile))
-    staged = sb.run(cmd.stage(str(app), f"{app}/releases/v2", hostile, "blue", 1), stdin=payload)
+    tar = cmd.stage_payload(hostile_files(hostile))
+    staged = sb.run(cmd.stage(str(app), f"{app}/releases/v2", hostile, "blue", 1), stdin=tar)
     assert staged.returncode == 0, staged.stderr
     assert (app / "releases" / "v2" / "image").read_bytes() == f"{hostile}\n".encode()
     assert sb.docker_calls()[2:] == [["image", "inspect", hostile], ["pull", "--quiet", hostile]]
@@ -455,13 +459,14 @@ IMAGE = "reg/web@sha256:" + "2" * 64
 
 
 def landing(app: Path | str, release: Path | str, slot: str) -> dict[str, Path]:
-    """Where `stage` puts each file of its tar."""
+    """Where `stage` puts each file of its tar (joined as the script joins: a slot that
+    is itself an absolute path stays under `slots/`)."""
     return {
-        "compose.yml": Path(release, "compose.yml"),
-        "app.env": Path(release, "app.env"),
-        "slot.env": Path(app, "slots", f"{slot}.env"),
-        "nginx.conf": Path(app, "proxy", "nginx", "nginx.conf"),
-        "proxy.yml": Path(app, "proxy", "compose.yml"),
+        "compose.yml": Path(f"{release}/compose.yml"),
+        "app.env": Path(f"{release}/app.env"),
+        "slot.env": Path(f"{app}/slots/{slot}.env"),
+        "nginx.conf": Path(f"{app}/proxy/nginx/nginx.conf"),
+        "proxy.yml": Path(f"{app}/proxy/compose.yml"),
     }
 
 
@@ -527,7 +532,7 @@ def test_the_payload_holds_exactly_the_staged_names() -> None:
             assert extracted is not None
             assert extracted.read() == files[member.name]  # bytes unchanged, NUL and all
     # A file missing is an error here, not an empty file on the host.
-    with pytest.raises(KeyError, match="nginx.conf"):
+    with pytest.raises(KeyError, match=r"nginx\.conf"):
         cmd.stage_payload({n: b"" for n in cmd.STAGED if n != "nginx.conf"})
 
 
@@ -548,7 +553,11 @@ def test_stage_writes_the_release_and_pulls_a_missing_image(sb: Sandbox, shell: 
     assert sorted(p.name for p in app.iterdir()) == ["proxy", "releases", "slots"]
     assert sorted(p.name for p in release.iterdir()) == ["app.env", "compose.yml", "image"]
     assert sorted(p.name for p in (app / "slots").iterdir()) == ["green.env"]
-    assert sorted(p.name for p in (app / "proxy").iterdir()) == ["compose.yml", "nginx", "upstreams"]
+    assert sorted(p.name for p in (app / "proxy").iterdir()) == [
+        "compose.yml",
+        "nginx",
+        "upstreams",
+    ]
     assert sorted(p.name for p in (app / "proxy" / "nginx").iterdir()) == ["nginx.conf"]
     assert list((app / "proxy" / "upstreams").iterdir()) == []
     assert sb.docker_calls() == [["image", "inspect", IMAGE], ["pull", "--quiet", IMAGE]]
@@ -620,38 +629,28 @@ def test_the_temporary_directory_is_gone_after_success_and_after_failure(sb: San
     assert sorted(p.name for p in app.iterdir()) == ["proxy", "releases", "slots"]
 
 
-def one_short() -> bytes:
-    """A well-formed tar of every staged file but app.env."""
+def tar_of(members: dict[str, bytes]) -> bytes:
+    """A well-formed tar of these names and contents, as no `stage_payload` makes one."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name in cmd.STAGED:
-            if name != "app.env":
-                info = tarfile.TarInfo(name)
-                info.size = len(FILES[name])
-                archive.addfile(info, io.BytesIO(b"NEW" + FILES[name][3:]))
-    return buffer.getvalue()
-
-
-def escaping() -> bytes:
-    """Every staged file, plus members whose names reach outside the temporary directory."""
-    buffer = io.BytesIO(cmd.stage_payload({n: b"NEW " + FILES[n] for n in cmd.STAGED}))
-    buffer.seek(0, io.SEEK_END)
-    buffer.seek(buffer.tell() - 1024)  # over the end-of-archive blocks
-    with tarfile.open(fileobj=buffer, mode="a") as archive:
-        for name in ("../../escaped", "../../../../escaped"):
+        for name, data in members.items():
             info = tarfile.TarInfo(name)
-            info.size = 2
-            archive.addfile(info, io.BytesIO(b"no"))
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+NEW = {name: b"NEW " + FILES[name] for name in cmd.STAGED}
 
 
 CORRUPT = {
     "garbage": b"this is not a tar\n" * 64,
     "empty": b"",
-    "truncated": cmd.stage_payload({n: b"NEW " + FILES[n] for n in cmd.STAGED})[:1536],
+    "truncated": cmd.stage_payload(NEW)[:1536],
     "bad-checksum": b"compose.yml" + b"\0" * 501 + b"x" * 512 + b"\0" * 1024,
-    "one-file-short": one_short(),
-    "names-escaping": escaping(),
+    "one-file-short": tar_of({n: NEW[n] for n in cmd.STAGED if n != "app.env"}),
+    # GNU tar refuses a member with `..` in its name (and exits 2): the stage stops.
+    "names-escaping": tar_of({**NEW, "../../escaped": b"no", "../../../../escaped": b"no"}),
 }
 
 
@@ -969,6 +968,13 @@ def test_the_lease_object_over_real_scripts(sb: Sandbox) -> None:
     theirs.release()
     assert not lock(sb).exists()
     assert not theirs.held
+    # A later round (a fleet deploy gives back every lease while it waits for another
+    # host) takes the lock plainly: what this run broke is still reported.
+    broken = theirs.broken
+    assert theirs.try_take(OWNER_B) is None  # `taken`: the lock was free
+    assert theirs.held
+    assert theirs.broken is broken
+    theirs.release()
 
 
 def test_a_lease_that_cannot_be_written_is_an_error(sb: Sandbox) -> None:
@@ -985,8 +991,16 @@ def test_a_lease_that_cannot_be_written_is_an_error(sb: Sandbox) -> None:
 # -- reading and writing the host -----------------------------------------------------------
 
 
-RELOAD = ["exec", "app-proxy-nginx-1", "sh", "-c", "nginx -t -q && nginx -s reload"]
-RUNNING = ["inspect", "-f", "{{.State.Running}}", "app-proxy-nginx-1"]
+CONF = "/etc/shipline/nginx/nginx.conf"
+"""Where the proxy's compose file mounts `proxy/nginx/` and runs nginx from."""
+RELOAD = [
+    "exec",
+    "app-proxy-nginx-1",
+    "sh",
+    "-c",
+    'nginx -t -q -c "$0" && nginx -s reload -c "$0"',
+    CONF,
+]
 
 
 def proxy_up(path: Path) -> list[str]:
@@ -1030,7 +1044,7 @@ def test_switch_starts_a_proxy_that_is_not_running(sb: Sandbox) -> None:
     sb.fail_next("exec")  # no proxy container: the reload fails
     done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
     assert done.returncode == 0, done.stderr
-    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path), RELOAD]
+    assert sb.docker_calls() == [RELOAD, proxy_up(path), RELOAD]
     assert not (path / ".switching").exists()
 
 
@@ -1039,15 +1053,19 @@ def test_switch_waits_for_a_proxy_just_started(sb: Sandbox) -> None:
     sb.fail_next("exec", 3)  # nginx has no pid file yet for two more tries
     done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
     assert done.returncode == 0, done.stderr
-    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path), RELOAD, RELOAD, RELOAD]
+    assert sb.docker_calls() == [RELOAD, proxy_up(path), RELOAD, RELOAD, RELOAD]
 
 
-def test_switch_does_not_restart_a_running_proxy_whose_reload_failed(sb: Sandbox) -> None:
+def test_switch_brings_a_running_proxy_to_its_compose_file_when_its_reload_fails(
+    sb: Sandbox,
+) -> None:
+    """A proxy started from an older definition (another mount, image) cannot reload the
+    new config: `compose up` recreates it, and leaves an unchanged one alone."""
     path = switch_host(sb)
     sb.fail_next("exec")
     sb.answer("inspect.-f", "true\n")
     assert sb.run(cmd.switch(str(path), "app", (("web", 8001),))).returncode == 0
-    assert sb.docker_calls() == [RELOAD, RUNNING, RELOAD]
+    assert sb.docker_calls() == [RELOAD, proxy_up(path), RELOAD]
 
 
 def test_a_switch_that_cannot_start_the_proxy_fails_and_leaves_its_mark(sb: Sandbox) -> None:
@@ -1056,10 +1074,54 @@ def test_a_switch_that_cannot_start_the_proxy_fails_and_leaves_its_mark(sb: Sand
     sb.answer("compose", "", rc=1)
     done = sb.run(cmd.switch(str(path), "app", (("web", 8001),)))
     assert done.returncode == 1
-    assert sb.docker_calls() == [RELOAD, RUNNING, proxy_up(path)]
+    assert sb.docker_calls() == [RELOAD, proxy_up(path)]
     assert "127.0.0.1:8001;" in (path / "proxy/upstreams/web.conf").read_text()
     # nginx may not serve what the files say: the next survey sees the mark and syncs.
     assert (path / ".switching").exists()
+
+
+def fake_nginx(sb: Sandbox, valid: bool = True) -> Path:
+    """An `nginx` on PATH that logs its argv a line each; `-t` fails unless `valid`.
+    With `exec_here`, the switch's `docker exec` runs its reload against it."""
+    log = sb.root / "nginx.calls"
+    nginx = sb.bin / "nginx"
+    nginx.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {shlex.quote(str(log))}\n'
+        + ('[ "$1" = -t ] && exit 1\n' if not valid else "")
+        + "exit 0\n"
+    )
+    nginx.chmod(0o755)
+    log.touch()
+    return log
+
+
+def test_the_reload_tests_then_reloads_the_mounted_config_in_one_exec(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.exec_here()
+    log = fake_nginx(sb)
+    done = sb.run(cmd.switch(str(path), "app", (("web", 8002),)))
+    assert done.returncode == 0, done.stderr
+    assert sb.docker_calls() == [RELOAD]  # one docker exec for test and reload
+    # Both with -c: the config is the mounted directory's, and the reload signals the
+    # pid that config names (nginx without -c would read the image's default config).
+    assert log.read_text().splitlines() == [f"-t -q -c {CONF}", f"-s reload -c {CONF}"]
+    assert not (path / ".switching").exists()
+
+
+def test_a_config_nginx_rejects_is_never_reloaded(sb: Sandbox) -> None:
+    path = switch_host(sb)
+    sb.exec_here()
+    log = fake_nginx(sb, valid=False)
+    pause = sb.bin / "sleep"  # the retries' pauses, instant
+    pause.write_text("#!/bin/sh\nexit 0\n")
+    pause.chmod(0o755)
+    done = sb.run(cmd.switch(str(path), "app", (("web", 8002),)))
+    assert done.returncode == 1
+    tries = log.read_text().splitlines()
+    assert set(tries) == {f"-t -q -c {CONF}"}  # `-s reload` never ran
+    assert len(tries) == 22  # the first, 20 while it may be starting, the last shown
+    assert sb.docker_calls() == [RELOAD, proxy_up(path)] + [RELOAD] * 21
+    assert (path / ".switching").exists()  # the next survey re-syncs
 
 
 DRAINING = ["exec", "web-proxy-nginx-1", "sh", "-c", cmd._DRAINING]
@@ -1130,9 +1192,9 @@ def test_the_survey_reads_what_switch_stage_and_finish_wrote(sb: Sandbox) -> Non
     (path / "proxy" / "upstreams").mkdir(parents=True)
     assert sb.run(cmd.switch(str(path), "app", (("web", 8002), ("worker", 8004)))).returncode == 0
     slot_env = b"APP_IMAGE=reg/web@sha256:2\nAPP_VERSION=v2\n"
-    files = (b"services: {}\n", slot_env, b"events {}\n", b"{}\n")
-    staged = cmd.stage(str(path), f"{path}/releases/v2", "reg/web@sha256:2", "green", 1, files)
-    assert sb.run(staged, stdin="SECRET=1\n").returncode == 0
+    files = {**FILES, "slot.env": slot_env, "app.env": b"SECRET=1\n"}
+    staged = cmd.stage(str(path), f"{path}/releases/v2", "reg/web@sha256:2", "green", 1)
+    assert sb.run(staged, stdin=cmd.stage_payload(files)).returncode == 0
     state = {"slot": "blue", "version": "v1", "image": "reg/web@sha256:1", "history": []}
     text = json.dumps(state, indent=2)
     assert sb.run(cmd.finish(str(path), text, 3, "reg/web", "T deployed")).returncode == 0
@@ -1271,6 +1333,31 @@ def test_finish_where_nothing_can_be_recorded_stops_there(sb: Sandbox) -> None:
     assert done.returncode == 1
     assert not (sb.host / "none").exists()
     assert sb.docker_calls() == []
+
+
+def test_finish_audits_even_when_state_json_cannot_be_written(sb: Sandbox) -> None:
+    app = sb.host / "app"
+    releases = make_releases(app, 5)
+    (app / "audit.log").write_text("T0 alice deployed v4\n")
+    (app / "state.json").write_text('{"slot": "blue"}\n')
+    (app / "state.json.tmp").mkdir()  # the record cannot be written beside and renamed
+    sb.answer("image.ls", "".join(f"reg/web@sha256:{i} id{i}\n" for i in range(1, 6)))
+    done = finish(sb)
+    assert done.returncode == 1
+    # The deploy happened: its line is in the audit log whatever became of the record.
+    assert (app / "audit.log").read_text() == "T0 alice deployed v4\nT bob deployed v5\n"
+    assert (app / "state.json").read_text() == '{"slot": "blue"}\n'  # the old record, whole
+    # It stops there: nothing is pruned on a host whose record is behind.
+    assert sorted(p.name for p in releases.iterdir()) == ["v1", "v2", "v3", "v4", "v5"]
+    assert sb.docker_calls() == []
+
+
+def test_finish_audits_before_it_records(sb: Sandbox) -> None:
+    # The order in the script itself: the audit append comes first.
+    lines = [line.strip() for line in cmd._FINISH.strip().splitlines()]
+    audit = next(i for i, line in enumerate(lines) if "audit.log" in line)
+    record = next(i for i, line in enumerate(lines) if "state.json" in line)
+    assert audit < record
 
 
 def test_finish_replaces_state_json_whole(sb: Sandbox) -> None:

@@ -2,19 +2,23 @@
 
 `FakeHost` stands for a `Remote`: it answers each argv by what it is (the script
 constant it runs, or its docker words) and keeps what a deploy changes (the files
-the stage writes, the proxy's upstreams, which image each slot runs and whether it
-was stopped, state.json, the audit log), so a survey after a deploy reads what the
-deploy did. It has no `put`: a deploy writes every file through the stage command.
+the stage unpacks from the tar on its stdin, the proxy's upstreams, which image
+each slot runs and whether it was stopped, state.json, the audit log), so a survey
+after a deploy reads what the deploy did. It has no `put`: a deploy writes every
+file through the stage command.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tarfile
 import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import cast
 from unittest.mock import ANY
 
@@ -96,6 +100,20 @@ def label(argv: list[str]) -> str:
     raise AssertionError(f"an argv the fake host does not know: {argv}")
 
 
+def untar(payload: bytes) -> dict[str, bytes]:
+    """The files of a stage's tar, which holds exactly `commands.STAGED`, plain files."""
+    with tarfile.open(fileobj=io.BytesIO(payload)) as archive:
+        members = archive.getmembers()
+        assert [m.name for m in members] == list(cmd.STAGED)
+        assert all(m.isfile() for m in members)
+        files = {}
+        for member in members:
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            files[member.name] = extracted.read()
+    return files
+
+
 class FakeHost:
     """A host as a deploy sees it (see the module docstring)."""
 
@@ -109,7 +127,7 @@ class FakeHost:
         self.deploy = deploy
         self.name = name
         self.journal = journal if journal is not None else []
-        self.calls: list[tuple[list[str], str | None]] = []
+        self.calls: list[tuple[list[str], str | bytes | None]] = []
         self.files: dict[str, tuple[bytes, int]] = {}
         self.upstreams: dict[str, int] = {}
         self.slots: dict[str, str] = {}
@@ -126,6 +144,8 @@ class FakeHost:
         self.logs = RunResult(0, "booting\nready\n", "")
         self.digests = RunResult(0, f"{V2}\n", "")
         self.survey_failure: RunResult | None = None
+        self.unrecordable = False
+        """state.json cannot be written (`finish` fails after its audit line)."""
         if live:
             self.proxy = True
             self.slots["blue"] = live.image
@@ -145,7 +165,7 @@ class FakeHost:
         raise AssertionError(f"the deploy wrote {path} by SFTP, not through the stage")
 
     def run(
-        self, argv: list[str], stdin: str | None = None, timeout: float | None = None
+        self, argv: list[str], stdin: str | bytes | None = None, timeout: float | None = None
     ) -> RunResult:
         argv = list(argv)
         name = label(argv)
@@ -161,7 +181,7 @@ class FakeHost:
         return self.answer(name, argv, stdin)
 
     # -- what the host does --------------------------------------------------------------
-    def answer(self, name: str, argv: list[str], stdin: str | None) -> RunResult:
+    def answer(self, name: str, argv: list[str], stdin: str | bytes | None) -> RunResult:
         deploy = self.deploy
         if name == "survey":
             return self.survey_failure or RunResult(0, self.survey(), "")
@@ -176,10 +196,12 @@ class FakeHost:
             for service, number in zip(pairs[::2], pairs[1::2], strict=True):
                 self.upstreams[service] = int(number)
             self.proxy = True
-        elif name == "finish":
+        elif name == "finish":  # as `commands._FINISH`: the audit line first
             _path, state, _keep, _name, line = argv[4:]
-            self.state = state
             self.audit_log.append(line)
+            if self.unrecordable:
+                return RunResult(1, "", "sh: cannot create state.json.tmp: Read-only file system")
+            self.state = state
         elif name == "audit":
             self.audit_log.append(argv[5])
         elif name.startswith("stop "):
@@ -216,20 +238,22 @@ class FakeHost:
             )
         return OK
 
-    def stage(self, args: list[str], stdin: str | None) -> RunResult:
-        """As `commands._STAGE`: the free space check, then every file, then the image."""
-        path, release, image, slot, minimum, compose, slot_env, nginx, proxy = args
+    def stage(self, args: list[str], stdin: str | bytes | None) -> RunResult:
+        """As `commands._STAGE`: the free space check, then the tar on stdin, then the image."""
+        path, release, image, slot, minimum = args
         if self.free < int(minimum):
             return RunResult(4, f"free {self.free}\n", "")
-        for name, text in (
-            (f"{release}/compose.yml", compose),
-            (f"{path}/slots/{slot}.env", slot_env),
-            (f"{path}/proxy/nginx.conf", nginx),
-            (f"{path}/proxy/compose.yml", proxy),
-            (f"{release}/image", image),
+        assert isinstance(stdin, bytes), "the stage's files come as a tar, in bytes"
+        files = untar(stdin)
+        for name, where in (
+            ("compose.yml", f"{release}/compose.yml"),
+            ("app.env", f"{release}/app.env"),
+            ("slot.env", f"{path}/slots/{slot}.env"),
+            ("nginx.conf", f"{path}/proxy/nginx/nginx.conf"),
+            ("proxy.yml", f"{path}/proxy/compose.yml"),
         ):
-            self.files[name] = (text.encode(), 0o644)
-        self.files[f"{release}/app.env"] = ((stdin or "").encode(), 0o600)  # umask 077
+            self.files[where] = (files[name], 0o600 if name == "app.env" else 0o644)
+        self.files[f"{release}/image"] = (f"{image}\n".encode(), 0o644)
         return RunResult(0, f"free {self.free}\n", "")
 
     def survey(self) -> str:
@@ -263,9 +287,17 @@ class FakeHost:
         """Slot -> image, of the slots whose containers run."""
         return {slot: image for slot, image in self.slots.items() if slot not in self.stopped}
 
-    def stdins(self) -> list[tuple[str, str]]:
+    def stdins(self) -> list[tuple[str, str | bytes]]:
         """(command, stdin) of every command given a stdin."""
         return [(label(argv), stdin) for argv, stdin in self.calls if stdin is not None]
+
+    def payloads(self) -> list[dict[str, bytes]]:
+        """The files of every stage's tar, in order."""
+        return [
+            untar(stdin)
+            for argv, stdin in self.calls
+            if label(argv).startswith("stage ") and isinstance(stdin, bytes)
+        ]
 
     def record(self) -> dict[str, object]:
         loaded = json.loads(self.state)
@@ -397,19 +429,35 @@ def test_a_second_deploy_goes_back_into_the_stopped_slot(
     assert host.labels[-2:] == ["stop green", "finish"]
 
 
+def payload(c: config.Config, slot: str, env: bytes | None = ENV) -> bytes:
+    """The tar a stage of v2 into `slot` sends on its stdin."""
+    deploy, release = c.deploy, plans.Release("v2", V2)
+    return cmd.stage_payload(
+        {
+            "compose.yml": COMPOSE,
+            "app.env": env or b"",
+            "slot.env": plans.slot_env(deploy, slot, release),
+            "nginx.conf": plans.nginx_conf(deploy),
+            "proxy.yml": plans.proxy_compose_file(deploy),
+        }
+    )
+
+
 def test_the_files_staged(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed)
     assert host.files["/srv/web/releases/v2/app.env"] == (ENV, 0o600)
     assert host.files["/srv/web/releases/v2/compose.yml"] == (COMPOSE, 0o644)
-    assert host.files["/srv/web/releases/v2/image"] == (V2.encode(), 0o644)
+    assert host.files["/srv/web/releases/v2/image"] == (f"{V2}\n".encode(), 0o644)
     slot_env = host.files["/srv/web/slots/green.env"][0]
     assert slot_env.startswith(f"APP_IMAGE={V2}\nAPP_VERSION=v2\nAPP_SLOT=green\n".encode())
-    assert b"listen 8080;" in host.files["/srv/web/proxy/nginx.conf"][0]
-    assert b'"image": "nginx:' in host.files["/srv/web/proxy/compose.yml"][0]
+    assert b"listen 8080;" in host.files["/srv/web/proxy/nginx/nginx.conf"][0]
+    proxy = host.files["/srv/web/proxy/compose.yml"][0]
+    assert b'"image": "nginx:' in proxy
+    assert b'"./nginx:/etc/shipline/nginx:ro"' in proxy  # the directory nginx.conf went to
     assert sorted(host.files) == [
         "/srv/web/proxy/compose.yml",
-        "/srv/web/proxy/nginx.conf",
+        "/srv/web/proxy/nginx/nginx.conf",
         "/srv/web/releases/v2/app.env",
         "/srv/web/releases/v2/compose.yml",
         "/srv/web/releases/v2/image",
@@ -421,7 +469,11 @@ def test_the_files_staged(c: config.Config, echoed: list[str]) -> None:
 def test_the_env_file_goes_only_on_the_stage_stdin(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed)
-    assert host.stdins() == [("login", TOKEN + "\n"), (f"stage {V2}", ENV.decode())]
+    # Sent as bytes, the plan's tar exactly: the env file in it as the secret it is.
+    assert host.stdins() == [("login", TOKEN + "\n"), (f"stage {V2}", payload(c, "green"))]
+    (files,) = host.payloads()
+    assert files["app.env"] == ENV
+    assert not any(b"hunter2secret" in data for name, data in files.items() if name != "app.env")
     text = ENV.decode()
     for argv, _ in host.calls:
         for word in argv:
@@ -432,10 +484,21 @@ def test_the_env_file_goes_only_on_the_stage_stdin(c: config.Config, echoed: lis
     assert not any("hunter2secret" in line for line in host.audits())
 
 
+def test_env_bytes_that_are_not_utf8_are_staged_unchanged(
+    c: config.Config, echoed: list[str]
+) -> None:
+    env = b"LATIN1=caf\xe9\nRAW=\x00\xff\xfe\r\n"
+    host = FakeHost(c.deploy)
+    deploy_once(c, host, echoed, plans.Inputs(COMPOSE, env, None))
+    assert host.stdins() == [(f"stage {V2}", payload(c, "green", env))]
+    assert host.files["/srv/web/releases/v2/app.env"] == (env, 0o600)
+
+
 def test_without_an_env_file_an_empty_one_is_staged(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed, plans.Inputs(COMPOSE, None, None))
-    assert host.stdins() == [(f"stage {V2}", "")]
+    assert host.stdins() == [(f"stage {V2}", payload(c, "green", None))]
+    assert host.payloads()[0]["app.env"] == b""
     assert host.files["/srv/web/releases/v2/app.env"] == (b"", 0o600)
 
 
@@ -447,11 +510,12 @@ def test_the_token_goes_only_on_the_login_stdin(c: config.Config, echoed: list[s
     login = ["docker", "login", "--username", "ci", "--password-stdin", "reg.example"]
     logins = [(argv, stdin) for argv, stdin in host.calls if label(argv) == "login"]
     assert logins == [(login, TOKEN + "\n")] * 2  # the deploy's login and resolve's
-    assert host.stdins() == [  # the stage's stdin is the env file, not the token
+    assert host.stdins() == [  # the stage's stdin is its tar, without the token
         ("login", TOKEN + "\n"),
-        (f"stage {V2}", ENV.decode()),
+        (f"stage {V2}", payload(c, "green")),
         ("login", TOKEN + "\n"),
     ]
+    assert not any(TOKEN.encode() in data for data in host.payloads()[0].values())
     assert not any(TOKEN in word for argv, _ in host.calls for word in argv)
     assert not any(TOKEN in line for line in echoed)
     assert host.labels[-2:] == ["login", "resolve"]
@@ -461,7 +525,7 @@ def test_without_a_token_there_is_no_login(c: config.Config, echoed: list[str]) 
     host = FakeHost(c.deploy)
     deploy_once(c, host, echoed, NO_LOGIN)
     assert "login" not in host.labels
-    assert host.stdins() == [(f"stage {V2}", ENV.decode())]
+    assert host.stdins() == [(f"stage {V2}", payload(c, "green"))]
 
 
 def test_a_first_deploy(c: config.Config, echoed: list[str]) -> None:
@@ -743,6 +807,24 @@ def test_finishing_never_breaks_a_deploy(
     assert host.record()["image"] == V1  # the record stayed as it was
 
 
+def test_a_deploy_whose_record_cannot_be_written_is_still_audited(
+    c: config.Config, echoed: list[str]
+) -> None:
+    host = FakeHost(c.deploy)
+    host.unrecordable = True
+    deploy_once(c, host, echoed)
+    assert host.running() == {"green": V2}  # deployed all the same
+    assert host.record()["image"] == V1  # the record is behind...
+    (line,) = host.audits()  # ...but the audit log says what happened
+    assert line.endswith(f" tester@laptop deployed v2 ({V2}) slot green from v1 ({V1})")
+    assert (
+        "[deploy@app1] warning: record, audit, prune (keep the last 3 releases) failed on "
+        "deploy@app1: sh: cannot create state.json.tmp: Read-only file system"
+    ) in echoed
+    assert host.labels.count("finish") == 1
+    assert "audit" not in host.labels  # the one line, written by `finish`
+
+
 def test_the_audit_line_is_scrubbed(c: config.Config, echoed: list[str]) -> None:
     host = FakeHost(c.deploy)
     ex = Executor(
@@ -873,6 +955,129 @@ def test_a_broken_stale_lease_is_reported(c: config.Config) -> None:
     assert lease.broken is not None
     assert lease.broken.heartbeat_age == 700
     assert lease.broken.describe() == "bob@ci deploying v9 since 2030-01-01T00:00:00Z"
+
+
+class Clock:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """`acquire_all`'s clock (its module's `time.monotonic`); pass `sleep=clock.sleep`."""
+    fake = Clock()
+    monkeypatch.setattr(leases, "time", SimpleNamespace(monotonic=fake.monotonic))
+    return fake
+
+
+def held_by_bob(age: int = 3) -> RunResult:
+    return RunResult(3, f"held {age} {HOLDER}\n", "")
+
+
+def test_a_broken_lease_is_still_reported_after_a_retake_round(
+    c: config.Config, clock: Clock
+) -> None:
+    journal: list[tuple[str, str]] = []
+    hosts = fleet(c, ["a", "b"], journal)
+    a, b = hosts[HostSpec("deploy", "a")], hosts[HostSpec("deploy", "b")]
+    a.leases = [RunResult(0, f"broke 700 {HOLDER} \n", ""), RunResult(0, "taken\n", "")]
+    b.leases = [held_by_bob(), RunResult(0, "taken\n", "")]
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    leases.acquire_all(held, "owner", 30, lambda: False, sleep=clock.sleep)
+    assert journal == [
+        ("a", "acquire"),  # broke the stale lease
+        ("b", "acquire"),  # held: give a back, wait
+        ("a", "release"),
+        ("a", "acquire"),  # a plain take this time
+        ("b", "acquire"),
+    ]
+    lease_a, lease_b = sorted(held, key=lambda lease: lease.host.host)
+    assert lease_a.held
+    assert lease_b.held
+    assert lease_a.broken is not None  # the run broke it: the audit and the output say so
+    assert lease_a.broken.heartbeat_age == 700
+    assert lease_a.broken.describe() == "bob@ci deploying v9 since 2030-01-01T00:00:00Z"
+    assert lease_b.broken is None
+
+
+def test_the_waiting_line_is_said_once(c: config.Config, clock: Clock) -> None:
+    hosts = fleet(c, ["a", "b"])
+    hosts[HostSpec("deploy", "b")].leases = [held_by_bob(3), held_by_bob(4), held_by_bob(5)]
+    hosts[HostSpec("deploy", "b")].leases.append(RunResult(0, "taken\n", ""))
+    held = [lease_of(spec, host) for spec, host in hosts.items()]
+    said: list[str] = []
+    leases.acquire_all(held, "owner", 30, lambda: False, sleep=clock.sleep, say=said.append)
+    assert said == [
+        "waiting for deploy@b's lock, held by bob@ci deploying v9 since "
+        "2030-01-01T00:00:00Z (up to 30 s)"
+    ]
+    assert len(clock.sleeps) == 3
+    assert all(lease.held for lease in held)
+
+
+def test_nothing_is_said_without_a_wait(c: config.Config, clock: Clock) -> None:
+    said: list[str] = []
+    free = fleet(c, ["a"])
+    leases.acquire_all(
+        [lease_of(s, h) for s, h in free.items()], "o", 30, lambda: False, clock.sleep, said.append
+    )
+    locked = fleet(c, ["a"])
+    locked[HostSpec("deploy", "a")].leases = [held_by_bob()]
+    with pytest.raises(leases.Locked):  # --lock-wait 0: no wait to announce
+        leases.acquire_all(
+            [lease_of(s, h) for s, h in locked.items()],
+            "o",
+            0,
+            lambda: False,
+            clock.sleep,
+            said.append,
+        )
+    assert said == []
+    assert clock.sleeps == []
+
+
+def test_the_last_try_is_at_the_deadline(c: config.Config, clock: Clock) -> None:
+    hosts = fleet(c, ["a"])
+    host = hosts[HostSpec("deploy", "a")]
+    host.leases = [held_by_bob()]
+    tries: list[float] = []
+    host.on_run = lambda name: tries.append(clock.now) if name == "acquire" else None
+    start = clock.now
+    with pytest.raises(leases.Locked, match="deploy@a is locked by bob@ci"):
+        leases.acquire_all(
+            [lease_of(s, h) for s, h in hosts.items()], "o", 5, lambda: False, clock.sleep
+        )
+    # Backing off 0.2 s, x1.5 each time, at most 2 s; the last pause is cut short so
+    # that the last try falls on the deadline, not a pause before it.
+    assert clock.sleeps == pytest.approx([0.2, 0.3, 0.45, 0.675, 1.0125, 1.51875, 0.84375])
+    assert [t - start for t in tries] == pytest.approx(
+        [0, 0.2, 0.5, 0.95, 1.625, 2.6375, 4.15625, 5.0]
+    )
+    assert tries[-1] == pytest.approx(start + 5)
+    assert max(tries) <= start + 5 + 1e-9  # never a try after it
+
+
+def test_a_lock_freed_by_the_deadline_is_taken(c: config.Config, clock: Clock) -> None:
+    hosts = fleet(c, ["a"])
+    host = hosts[HostSpec("deploy", "a")]
+    host.leases = [held_by_bob()] * 7 + [RunResult(0, "taken\n", "")]  # free at the last try
+    (lease,) = [lease_of(s, h) for s, h in hosts.items()]
+    start = clock.now
+    leases.acquire_all([lease], "o", 5, lambda: False, clock.sleep)
+    assert lease.held
+    assert clock.now == pytest.approx(start + 5)
+    assert host.labels.count("acquire") == 8
 
 
 @pytest.mark.parametrize(

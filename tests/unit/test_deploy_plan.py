@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import tarfile
 import tomllib
 from pathlib import Path
 
@@ -153,19 +155,20 @@ def test_the_exact_commands(tmp_path: Path) -> None:
     assert isinstance(stage, plans.Stage)
     deploy = cfg(tmp_path).deploy
     release = plans.Release("v2", V2)
-    files = (
-        b"services: {}\n",
-        plans.slot_env(deploy, "green", release),
-        plans.nginx_conf(deploy),
-        plans.proxy_compose_file(deploy),
-    )
-    assert list(stage.argv) == cmd.stage(
-        "/srv/web", "/srv/web/releases/v2", V2, "green", 1024, files
-    )
+    assert list(stage.argv) == cmd.stage("/srv/web", "/srv/web/releases/v2", V2, "green", 1024)
     assert stage.argv[:4] == ("sh", "-c", cmd._STAGE, "sh")
-    assert stage.argv[4:9] == ("/srv/web", "/srv/web/releases/v2", V2, "green", "1024")
-    assert tuple(word.encode() for word in stage.argv[9:]) == files
-    assert (stage.min_free_mb, stage.env) == (1024, ENV)
+    assert stage.argv[4:] == ("/srv/web", "/srv/web/releases/v2", V2, "green", "1024")
+    assert stage.min_free_mb == 1024
+    # The files go on stdin, as the tar `stage` unpacks, the env file among them.
+    assert stage.payload == cmd.stage_payload(
+        {
+            "compose.yml": b"services: {}\n",
+            "app.env": ENV,
+            "slot.env": plans.slot_env(deploy, "green", release),
+            "nginx.conf": plans.nginx_conf(deploy),
+            "proxy.yml": plans.proxy_compose_file(deploy),
+        }
+    )
     # The files land where the slot's compose command reads them.
     assert compose[compose.index("-f") + 1] == f"{stage.argv[5]}/compose.yml"
     assert compose[compose.index("--env-file") + 1] == f"{stage.argv[4]}/slots/{stage.argv[7]}.env"
@@ -215,30 +218,52 @@ def test_the_login_step_takes_the_token_on_stdin(tmp_path: Path) -> None:
     assert "token" not in {f for f in plans.Inputs.__dataclass_fields__}
 
 
+def staged(stage: plans.Stage) -> dict[str, bytes]:
+    """The files in a stage's payload, by name, in the tar's order."""
+    with tarfile.open(fileobj=io.BytesIO(stage.payload)) as archive:
+        found = {}
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            found[member.name] = extracted.read()
+    return found
+
+
 def test_the_env_file_goes_on_the_stage_stdin_and_is_never_shown(tmp_path: Path) -> None:
     steps = {s.name: s for s in make(tmp_path).steps}
     stage = steps["stage the release and pull the image"]
     assert isinstance(stage, plans.Stage)
-    assert stage.env == ENV
+    files = staged(stage)
+    assert list(files) == list(cmd.STAGED)
+    assert files["app.env"] == ENV
+    assert not any(b"hunter2secret" in data for name, data in files.items() if name != "app.env")
     assert not any("hunter2secret" in word for word in stage.argv)
     assert "hunter2secret" not in repr(stage)
-    deploy = cfg(tmp_path).deploy
-    sizes = [
-        13,
-        len(plans.slot_env(deploy, "green", plans.Release("v2", V2))),
-        len(plans.nginx_conf(deploy)),
-        len(plans.proxy_compose_file(deploy)),
-    ]
+    assert "payload" not in repr(stage)  # not even the tar's bytes
     assert stage.describe() == (
-        f"sh -c <stage script> sh /srv/web /srv/web/releases/v2 {V2} green 1024 "
-        + " ".join(f"'<{n} bytes>'" for n in sizes)
-        + f"  (stdin: the env file, {len(ENV)} bytes, not shown)"
+        f"sh -c <stage script> sh /srv/web /srv/web/releases/v2 {V2} green 1024  "
+        "(stdin: a tar of compose.yml, app.env (secret, not shown), slot.env, nginx.conf, "
+        "proxy.yml)"
     )
     no_env = make(tmp_path, inputs=plans.Inputs(b"services: {}\n", None, None))
     empty = next(s for s in no_env.steps if isinstance(s, plans.Stage))
-    assert empty.env == b""  # an empty env file is written all the same
-    assert empty.describe().endswith("(stdin: the env file, 0 bytes, not shown)")
+    assert staged(empty)["app.env"] == b""  # an empty env file is written all the same
+    assert empty.describe() == stage.describe()  # nothing about the file is shown
     assert empty.argv == stage.argv
+
+
+def test_the_staged_files_are_bytes_as_given(tmp_path: Path) -> None:
+    compose = b"services:\n  web:\n    image: caf\xe9\n" + b"#" * (300 * 1024)  # no UTF-8
+    env = b"K=\x00\xff\xfe\r\n"
+    stage = next(
+        s
+        for s in make(tmp_path, inputs=plans.Inputs(compose, env, None)).steps
+        if isinstance(s, plans.Stage)
+    )
+    files = staged(stage)
+    assert (files["compose.yml"], files["app.env"]) == (compose, env)
+    assert len(stage.payload) > 300 * 1024  # in the tar, never in argv
+    assert sum(len(word) for word in stage.argv) < 2000
 
 
 def test_no_step_shows_a_secret(tmp_path: Path) -> None:
@@ -271,10 +296,10 @@ def test_slot_variables_and_ports(tmp_path: Path) -> None:
     }
     stage = next(s for s in make(tmp_path).steps if isinstance(s, plans.Stage))
     assert stage.argv[7] == "green"  # written to /srv/web/slots/green.env
-    assert stage.argv[10].encode() == plans.slot_env(deploy, "green", release)
+    assert staged(stage)["slot.env"] == plans.slot_env(deploy, "green", release)
     first = next(s for s in make(tmp_path, FIRST).steps if isinstance(s, plans.Stage))
     assert first.argv[7] == "blue"
-    assert first.argv[10].encode() == plans.slot_env(deploy, "blue", release)
+    assert staged(first)["slot.env"] == plans.slot_env(deploy, "blue", release)
 
 
 def test_service_names_become_variable_names(tmp_path: Path) -> None:
@@ -385,11 +410,34 @@ def test_the_proxy_compose_file_is_yaml_naming_the_configured_image(tmp_path: Pa
     nginx = loaded["services"]["nginx"]
     assert nginx["image"] == PROXY_IMAGE
     assert nginx["network_mode"] == "host"
-    assert nginx["command"] == ["nginx", "-g", "daemon off;"]
-    assert "./upstreams:/etc/shipline/upstreams:ro" in nginx["volumes"]
+    assert nginx["restart"] == "unless-stopped"
+    # nginx runs the config of the mounted directory, the one the switch tests and reloads.
+    assert nginx["command"] == [
+        "nginx",
+        "-c",
+        "/etc/shipline/nginx/nginx.conf",
+        "-g",
+        "daemon off;",
+    ]
+    # Directories, not files: a file the stage or the switch renames into place is seen
+    # by the running container (a bind-mounted file would stay the old inode).
+    assert nginx["volumes"] == [
+        "./nginx:/etc/shipline/nginx:ro",
+        "./upstreams:/etc/shipline/upstreams:ro",
+    ]
+    assert not any("nginx.conf:" in volume for volume in nginx["volumes"])
     stage = next(s for s in make(tmp_path).steps if isinstance(s, plans.Stage))
-    assert stage.argv[12].encode() == plans.proxy_compose_file(deploy)  # proxy/compose.yml
-    assert stage.argv[11].encode() == plans.nginx_conf(deploy)  # proxy/nginx.conf
+    files = staged(stage)
+    assert files["proxy.yml"] == plans.proxy_compose_file(deploy)  # -> proxy/compose.yml
+    assert files["nginx.conf"] == plans.nginx_conf(deploy)  # -> proxy/nginx/nginx.conf
+
+
+def test_the_proxy_image_is_data_in_the_compose_file(tmp_path: Path) -> None:
+    odd = 'nginx:1\n  evil: {image: x}\n"quoted": [1]'
+    deploy = dataclasses.replace(cfg(tmp_path).deploy, proxy_image=odd)
+    loaded = yaml.safe_load(plans.proxy_compose_file(deploy))
+    assert list(loaded["services"]) == ["nginx"]
+    assert loaded["services"]["nginx"]["image"] == odd
 
 
 def test_the_nginx_config(tmp_path: Path) -> None:

@@ -58,8 +58,17 @@ def test_dry_run_prints_each_hosts_plan(project: Path, capsys: pytest.CaptureFix
     assert lines[0].startswith("# take the deploy lease on deploy@app1, deploy@app2:2222 (in")
     assert "# deploy@app1: deploy ghcr.io/acme/web@sha256:<digest of v7> into slot green" in out
     assert "# deploy@app2:2222: deploy ghcr.io/acme/web@sha256:<digest of v7> into slot" in out
-    assert "upload env file: write /srv/web/releases/v7/app.env mode 600 (secret, not shown)" in out
-    assert "13. stop the old slot (blue): docker compose -p web-blue down --timeout 30" in out
+    stage = (
+        " 1. stage the release and pull the image: sh -c <stage script> sh /srv/web "
+        "/srv/web/releases/v7 'ghcr.io/acme/web@sha256:<digest of v7>' green 1024  "
+        "(stdin: a tar of compose.yml, app.env (secret, not shown), slot.env, nginx.conf, "
+        "proxy.yml)"
+    )
+    assert lines.count(stage) == 2  # each host's plan
+    assert " 6. drain and stop the old slot (blue): sh -c <drain-and-stop script> sh " in out
+    assert out.count("drain and stop the old slot (blue)") == 2
+    assert "then record, audit, prune (keep the last 3 releases): sh -c <finish script>" in out
+    assert "# <stage script>:" in out
     assert "# <switch script>:" in out  # every script the commands name is printed once
     assert out.count("# <switch script>:") == 1
     assert "very-secret" not in out

@@ -177,11 +177,14 @@ def login(registry: str, username: str) -> Argv:
 
 _STAGE = r"""
 path=$1 release=$2 image=$3 slot=$4 min=$5
-mkdir -p "$release" "$path/slots" "$path/proxy/upstreams" "$path/proxy/nginx" || exit 1
+# An early exit reads its stdin first: a tar larger than the SSH window would
+# otherwise block the sender, and the cause would read as a lost connection.
+mkdir -p "$release" "$path/slots" "$path/proxy/upstreams" "$path/proxy/nginx" ||
+  { cat >/dev/null; exit 1; }
 free=$(df -Pm "$path" | awk 'NR==2 {print $4}')
 echo "free $free"
-[ "${free:-0}" -ge "$min" ] || exit 4
-tmp=$(mktemp -d "$path/.stage.XXXXXX") || exit 1
+[ "${free:-0}" -ge "$min" ] || { cat >/dev/null; exit 4; }
+tmp=$(mktemp -d "$path/.stage.XXXXXX") || { cat >/dev/null; exit 1; }
 trap 'rm -rf "$tmp"' EXIT
 umask 077
 tar -x -f - -C "$tmp" --no-same-owner || exit 1
@@ -311,9 +314,9 @@ done
 conf=/etc/shipline/nginx/nginx.conf
 reload() { docker exec "$container" sh -c 'nginx -t -q -c "$0" && nginx -s reload -c "$0"' $conf; }
 if ! reload 2>/dev/null; then
-  if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != true ]; then
-    docker compose -p "$project" -f "$path/proxy/compose.yml" up -d --quiet-pull || exit 1
-  fi
+  # Not running, or running from another definition (an older proxy compose file, another
+  # proxy-image): compose starts it, or recreates it; an unchanged one is left alone.
+  docker compose -p "$project" -f "$path/proxy/compose.yml" up -d --quiet-pull || exit 1
   i=0
   until reload 2>/dev/null; do  # a proxy started a moment ago may not have its pid yet
     i=$((i + 1))

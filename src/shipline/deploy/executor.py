@@ -47,12 +47,17 @@ class Interrupted(ShiplineError):
 
 
 def free_mb(text: str) -> int:
-    """The `free N` line of the prepare step (0 when missing: the check then fails)."""
+    """The `free N` line of the stage step (0 when missing: the check then fails)."""
     for line in text.splitlines():
         words = line.split()
         if len(words) == 2 and words[0] == "free" and words[1].isdigit():
             return int(words[1])
     return 0
+
+
+def one_line(text: str) -> str:
+    """An audit entry stays one line, whatever a value in it held."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def now() -> str:
@@ -241,7 +246,7 @@ class Executor:
 
     def finish(self, plan: HostPlan, name: str) -> None:
         """Record, audit, prune; none of it can break the deploy that just succeeded."""
-        line = self.scrub.text(plans.audit_line(now(), self.who, plan, "deployed"))
+        line = one_line(self.scrub.text(plans.audit_line(now(), self.who, plan, "deployed")))
         step = plans.finish_step(self.cfg, plan, now(), name, line)
         try:
             out = self.run(plan.host, step.argv)
@@ -299,6 +304,6 @@ class Executor:
 
     def audit(self, host: HostSpec, line: str) -> None:
         try:
-            self.run(host, cmd.audit(self.cfg.deploy.path, self.scrub.text(line)))
+            self.run(host, cmd.audit(self.cfg.deploy.path, one_line(self.scrub.text(line))))
         except ShiplineError as exc:
             self.say(host, f"could not write the audit line: {exc}")

@@ -361,6 +361,26 @@ def image_name_setting(path: str, value: object) -> str:
     )
 
 
+def local_file_setting(path: str, value: object) -> str:
+    """A file of the project, read here (never sent as a name): one printable line."""
+    if isinstance(value, str) and value and not has_space_or_control(value.replace(" ", "")):
+        return value
+    raise ConfigError(
+        f"{path}: expected a file path relative to the project (printable, no tabs or "
+        f"newlines), got {_show(value)}"
+    )
+
+
+def actor(text: str, variable: str = "GITHUB_ACTOR") -> str:
+    """Who a deploy is for the audit log and the registry login: a user name, one line."""
+    if re.fullmatch(USERNAME, text):
+        return text
+    raise UsageError(
+        f"{variable} {_show(text)}: expected a GitHub user name (letters, digits and "
+        ". _ @ [ ] -); unset it or fix what sets it"
+    )
+
+
 def username_setting(path: str, value: object) -> str:
     """The registry user `docker login` gets on the hosts and in CI."""
     if isinstance(value, str) and re.fullmatch(USERNAME, value):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shipline.config import Config
 from shipline.deploy import commands as cmd
+from shipline.deploy import inputs as deploy_inputs
 from shipline.deploy import lease as leases
 from shipline.deploy.executor import Executor, HostRun
 from shipline.deploy.plan import HostPlan, Inputs, Release, Run, finish_step, plan_host
@@ -47,7 +48,9 @@ class SSHOptions:
 def who(environ: Mapping[str, str]) -> str:
     actor = environ.get("GITHUB_ACTOR")
     if actor:
-        return f"{actor} (GitHub run {environ.get('GITHUB_RUN_ID', '?')})"
+        run_id = environ.get("GITHUB_RUN_ID", "?")
+        run_id = run_id if run_id.isdigit() else "?"
+        return f"{deploy_inputs.actor(actor)} (GitHub run {run_id})"
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
@@ -68,14 +71,14 @@ def inputs(cfg: Config, environ: Mapping[str, str]) -> tuple[Inputs, Scrubber, s
     compose_path = cfg.root / cfg.deploy.compose_file
     if not compose_path.is_file():
         raise ConfigError(
-            f"tool.shipline.deploy.compose-file: no compose file at {compose_path}; "
+            f"tool.shipline.deploy.compose-file: no compose file at {str(compose_path)!r}; "
             "create it (`invoke init` writes one) or set the path"
         )
     env_text = None
     if cfg.deploy.env_file:
         env_path = cfg.root / cfg.deploy.env_file
         if not env_path.is_file():
-            raise ConfigError(f"tool.shipline.deploy.env-file: no file at {env_path}")
+            raise ConfigError(f"tool.shipline.deploy.env-file: no file at {str(env_path)!r}")
         env_text = env_path.read_bytes()
     token = environ.get(cfg.image.token_env, "")
     return (
@@ -97,6 +100,8 @@ def with_login(
         else "docker.io"
     )
     user = cfg.image.username or environ.get("GITHUB_ACTOR", "")
+    if user and not cfg.image.username:
+        deploy_inputs.actor(user)
     if not user:
         raise UsageError(
             f"{cfg.image.token_env} is set but no registry user: set "
