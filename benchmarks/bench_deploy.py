@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import secrets
 import signal
@@ -115,7 +116,7 @@ def prepare(registry: registry_support.Registry) -> str:
 
 LEASE_TTL = 3
 """The bench project's lock-ttl: how long a killed deploy's lease blocks the next one."""
-STEP = re.compile(r"\] step (\d+)/(\d+): (.+)$")
+STEP = re.compile(r"\] step (\d+)/(\d+): (.+)$", re.MULTILINE)
 
 
 def shipline_project(root: Path, name: str, app: str, proxy_port: int) -> None:
@@ -227,6 +228,8 @@ def main() -> int:
         ssh_host() as host,
     ):
         name = prepare(registry)
+        # The deploys log the host in (its docker keeps its own login, as a server's does).
+        os.environ.update({"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password})
         app = f"bench-{secrets.token_hex(3)}"
         proxy, seed_proxy, seed_app = free_port(), free_port(), free_port()
         project = Path(tmp, "web")

@@ -37,13 +37,22 @@ def _attempt(check: Callable[[], tuple[bool, str]], retries: int, pause: float) 
 def run_checks(
     url: str, cfg: SmokeConfig, version: str | None, pause: float = 0.5
 ) -> list[CheckResult]:
-    """Each check with its own timeout and retries; all run, so the table is complete."""
-    base = url.rstrip("/")
+    """Each check with its own timeout and retries; all run, so the table is complete.
+
+    One client for all of them: its connection pool and TLS context are made once (a
+    deploy runs these on every host, and a fresh client costs more than the request)."""
+    with httpx.Client(timeout=cfg.timeout) as client:
+        return _run(client, url.rstrip("/"), cfg, version, pause)
+
+
+def _run(
+    client: httpx.Client, base: str, cfg: SmokeConfig, version: str | None, pause: float
+) -> list[CheckResult]:
     body: dict[str, Any] = {}
     results: list[CheckResult] = []
 
     def health() -> tuple[bool, str]:
-        response = httpx.get(base + cfg.health_path, timeout=cfg.timeout)
+        response = client.get(base + cfg.health_path)
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}"
         try:
@@ -66,13 +75,17 @@ def run_checks(
 
     def unauthorized(path: str) -> Callable[[], tuple[bool, str]]:
         def check() -> tuple[bool, str]:
-            code = httpx.get(base + path, timeout=cfg.timeout).status_code
+            code = client.get(base + path).status_code
             return code == 401, f"HTTP {code}" + ("" if code == 401 else ", expected 401")
 
         return check
 
     def reports_version() -> tuple[bool, str]:
-        response = httpx.get(base + cfg.health_path, timeout=cfg.timeout)
+        if "version" in body:  # the health check's own answer, when it passed
+            found = body.get("version")
+            if found == version:
+                return True, f"reports {found!r}, deployed {version!r}"
+        response = client.get(base + cfg.health_path)
         try:
             data = response.json() if response.status_code == 200 else {}
         except ValueError:

@@ -230,7 +230,7 @@ def _default_version(ref: str | None) -> tuple[config.Config, str, str]:
 
 def _report(runs: list[HostRun], version: str) -> None:
     for run in runs:
-        slowest = sorted(run.timings, key=lambda t: t[1], reverse=True)[:5]
+        slowest = sorted(run.timings, key=lambda t: t[1], reverse=True)[:12]
         print(
             f"{run.plan.host}: slowest steps: "
             + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest)

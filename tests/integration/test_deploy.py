@@ -21,9 +21,9 @@ import httpx
 import pytest
 from support import registry as registry_support
 from support.deploy_images import (
-    build_and_push,
+    deploy_images,
     docker,
-    proxy_image,
+    invoke_argv,
     remove_app,
     remove_images,
     write_project,
@@ -31,8 +31,7 @@ from support.deploy_images import (
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, run
-from support.sample import BASE_IMAGE
-from support.sshhost import SSHHost, ssh_host
+from support.sshhost import SSHHost
 
 from shipline.demo.pipeline import PROXY_IMAGE
 
@@ -42,22 +41,10 @@ TOKEN = "placeholder-api-token"
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[SSHHost]:
-    try:
-        with ssh_host() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start sshd: {exc}")
-
-
-@pytest.fixture(scope="module")
 def image(registry: registry_support.Registry) -> str:
     """The app in its versions, pushed: v1, v2, v4, and builds that fail in each way."""
     try:
-        docker("info")
-        docker("image", "inspect", BASE_IMAGE)
-        proxy_image()
-        return build_and_push(
+        return deploy_images(
             registry.host,
             registry.username,
             registry.password,
@@ -98,42 +85,12 @@ def deploy(
     task: str = "deploy",
 ) -> Result:
     env = {"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password} if registry else {}
-    return run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            task,
-            "--host",
-            host.spec,
-            "--known-hosts",
-            str(host.known_hosts),
-            "--key",
-            str(host.key),
-            *args,
-        ],
-        cwd=project,
-        env=env,
-    )
+    argv = invoke_argv(project, host.spec, host.known_hosts, host.key, task)
+    return run([*argv, *args], cwd=project, env=env)
 
 
 def lock_status(project: Path, spec: str, known_hosts: Path, key: Path) -> Result:
-    return run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "lock",
-            "--status",
-            "--host",
-            spec,
-            "--known-hosts",
-            str(known_hosts),
-            "--key",
-            str(key),
-        ],
-        cwd=project,
-    )
+    return run([*invoke_argv(project, spec, known_hosts, key, "lock"), "--status"], cwd=project)
 
 
 def proxy_url(project: Path) -> str:

@@ -14,7 +14,6 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,8 +23,9 @@ import httpx
 import pytest
 from support import registry as registry_support
 from support.deploy_images import (
-    build_and_push,
+    deploy_images,
     docker,
+    invoke_argv,
     proxy_image,
     remove_app,
     remove_images,
@@ -34,8 +34,7 @@ from support.deploy_images import (
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, clean_env, run
-from support.sample import BASE_IMAGE
-from support.sshhost import SSHHost, ssh_host
+from support.sshhost import SSHHost
 
 TOKEN = "placeholder-api-token-faults"
 TTL = 3
@@ -43,21 +42,9 @@ STEP = re.compile(r"\] step (\d+)/(\d+): (.+)$")
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[SSHHost]:
-    try:
-        with ssh_host() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start sshd: {exc}")
-
-
-@pytest.fixture(scope="module")
 def image(registry: registry_support.Registry) -> str:
     try:
-        docker("info")
-        docker("image", "inspect", BASE_IMAGE)
-        proxy_image()
-        return build_and_push(
+        return deploy_images(
             registry.host, registry.username, registry.password, "acme/faults", ["v1", "v2"]
         )
     except RuntimeError as exc:
@@ -86,19 +73,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Pa
 
 
 def argv(project: Path, host: SSHHost, task: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "invoke",
-        task,
-        "--host",
-        host.spec,
-        "--known-hosts",
-        str(host.known_hosts),
-        "--key",
-        str(host.key),
-        *args,
-    ]
+    return [*invoke_argv(project, host.spec, host.known_hosts, host.key, task), *args]
 
 
 def creds(registry: registry_support.Registry) -> dict[str, str]:

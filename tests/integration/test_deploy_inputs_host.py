@@ -34,16 +34,14 @@ import pytest
 import tomli_w
 from support import registry as registry_support
 from support.deploy_images import (
-    build_and_push,
-    docker,
+    deploy_images,
     proxy_image,
     remove_app,
     remove_images,
     write_project,
 )
 from support.run import Result, run
-from support.sample import BASE_IMAGE
-from support.sshhost import SSHHost, ssh_host
+from support.sshhost import SSHHost
 
 from shipline.remote import HostSpec, Remote
 
@@ -270,21 +268,9 @@ def params(cases: list[Case]) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[SSHHost]:
-    try:
-        with ssh_host() as running:
-            yield running
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start sshd: {exc}")
-
-
-@pytest.fixture(scope="module")
 def image(registry: registry_support.Registry) -> str:
     try:
-        docker("info")
-        docker("image", "inspect", BASE_IMAGE)
-        proxy_image()
-        return build_and_push(
+        return deploy_images(
             registry.host, registry.username, registry.password, "acme/inputs", ["v1"]
         )
     except RuntimeError as exc:

@@ -4,6 +4,7 @@ versions, and a project that deploys it."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -102,3 +103,30 @@ min-free-mb = 10
     (root / "compose.yml").write_text((APP / "compose.yml").read_text())
     (root / "prod.env").write_text(f"API_TOKEN={token}\n")
     (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
+
+
+def deploy_images(
+    registry_host: str, username: str, password: str, repository: str, tags: Iterable[str]
+) -> str:
+    """What every deploy test needs first: the engine, the base and proxy images, and the
+    app's tags pushed. Raises RuntimeError saying what is missing."""
+    docker("info")
+    docker("image", "inspect", BASE_IMAGE)
+    proxy_image()
+    return build_and_push(registry_host, username, password, repository, tags)
+
+
+def invoke_argv(project: Path, spec: str, known_hosts: Path, key: Path, task: str) -> list[str]:
+    """`python -m invoke TASK` against one SSH host, pinned host key and client key."""
+    return [
+        sys.executable,
+        "-m",
+        "invoke",
+        task,
+        "--host",
+        spec,
+        "--known-hosts",
+        str(known_hosts),
+        "--key",
+        str(key),
+    ]

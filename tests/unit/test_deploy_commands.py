@@ -331,6 +331,8 @@ def test_values_reach_docker_verbatim(sb: Sandbox, payload: str) -> None:
         ["exec", f"{hostile}-proxy-nginx-1", "sh", "-c", cmd._DRAINING],
         ["ps", "-q", "--filter", f"label=com.docker.compose.project={hostile}-green"],
     ]
+    for number in range(4):  # more releases than `keep`: the prune runs, images too
+        (app / "releases" / f"old{number}").mkdir()
     finished = sb.run(cmd.finish(str(app), "{}", 3, hostile, "line"))
     assert finished.returncode == 0, finished.stderr
     assert sb.docker_calls()[-1][-1] == hostile  # `docker image ls ... NAME`

@@ -352,7 +352,9 @@ printf '%s\n' "$line" >> "$path/audit.log"
 printf '%s\n' "$state" > "$path/state.json.tmp" && mv "$path/state.json.tmp" "$path/state.json" ||
   exit 1
 cd "$path/releases" || exit 0
-ls -1t | tail -n +$((keep + 1)) | while IFS= read -r old; do rm -rf -- "$old"; done
+old=$(ls -1t | tail -n +$((keep + 1)))
+[ -n "$old" ] || exit 0  # nothing to prune: no release left, so no image either
+printf '%s\n' "$old" | while IFS= read -r dir; do rm -rf -- "$dir"; done
 keepers=$(cat ./*/image 2>/dev/null)
 docker image ls --digests --format '{{.Repository}}@{{.Digest}} {{.ID}}' "$name" |
   while read -r ref id; do

@@ -64,20 +64,24 @@ class Rollout:
         began = time.perf_counter()
         self.ex.check(host)
         truth = self.ex.survey(host)
+        surveyed = time.perf_counter()
         release, pulled = choose(host, truth)
+        chosen = time.perf_counter()
         plan = plan_host(self.ex.cfg, host, release, truth, self.inputs, pulled)
+        serves = f"; {truth.live} serves {truth.running.version}" if truth.running else ""
         self.ex.say(
-            host,
-            f"deploying {release.version} ({release.image}) into slot {plan.next}"
-            + (
-                f"; {truth.live} serves {truth.running.version}"
-                if truth.live and truth.running
-                else ""
-            ),
+            host, f"deploying {release.version} ({release.image}) into slot {plan.next}{serves}"
         )
         run = self.ex.execute(plan)
+        finishing = time.perf_counter()
         self.ex.finish(plan, self.name)
-        run.seconds = time.perf_counter() - began  # the host's whole time, survey to record
+        done = time.perf_counter()
+        run.timings += [
+            ("read the host", surveyed - began),
+            ("resolve the version", chosen - surveyed),
+            ("record, audit, prune", done - finishing),
+        ]
+        run.seconds = done - began  # the host's whole time, survey to record
         return run
 
     def group(
