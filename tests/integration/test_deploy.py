@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -30,7 +31,7 @@ from support.deploy_images import (
 )
 from support.load import Load
 from support.postgres import free_port
-from support.run import Result, run
+from support.run import Result, clean_env, run
 from support.sshhost import SSHHost
 
 from shipline.demo.pipeline import PROXY_IMAGE
@@ -215,18 +216,32 @@ def test_06_the_lock(project: Path, host: SSHHost) -> None:
 def test_07_concurrent_deploys_one_waits_for_the_other(
     project: Path, host: SSHHost, registry: registry_support.Registry
 ) -> None:
-    results: list[Result] = []
-    first = threading.Thread(
-        target=lambda: results.append(deploy(project, host, "--version", "v4", registry=registry))
+    """The first deploy is paused (SIGSTOP) while it holds its lease, so the second one
+    meets the lock whatever the machine's speed; then the first finishes."""
+    env = clean_env({"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password})
+    argv = invoke_argv(project, host.spec, host.known_hosts, host.key, "deploy")
+    first = subprocess.Popen(
+        [*argv, "--version", "v4"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    first.start()
-    deadline = time.monotonic() + 20
-    while not (project / "srv/.deploy.lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = deploy(project, host, "--version", "v4")
-    first.join()
-    assert results[0].code == 0, results[0]
-    assert second.code == 1
+    assert first.stdout is not None
+    head: list[str] = []
+    for line in first.stdout:  # the lease is held once its first step starts
+        head.append(line)
+        if "] step 1/" in line:
+            first.send_signal(signal.SIGSTOP)
+            break
+    try:
+        second = deploy(project, host, "--version", "v4")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    rest, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, "".join(head) + rest
+    assert second.code == 1, second
     assert "is locked by" in second.output
     assert serving(project) == "v4"
 

@@ -260,7 +260,6 @@ def test_every_command_is_covered() -> None:
         "migrations",
         "start_slot",
         "drain_and_stop",
-        "remove_slot",
         "find_container",
         "probe",
         "container_logs",

@@ -373,6 +373,11 @@ def deploy_once(
 # -- one host ---------------------------------------------------------------------------------
 
 
+def running(host: FakeHost) -> dict[str, str]:
+    """The slots whose containers run: a rollback drains and stops the new one."""
+    return {slot: image for slot, image in host.slots.items() if slot not in host.stopped}
+
+
 def test_a_deploy_moves_every_service_to_the_new_slot(
     c: config.Config, echoed: list[str], smoke_checks: list[tuple[str, str | None]]
 ) -> None:
@@ -563,12 +568,12 @@ def test_a_failing_step_shows_diagnostics_then_undoes_and_names_the_step(
     # Diagnostics (logs of the new slot, its health, the containers), then the undo.
     assert after.index("logs") < after.index("containers")
     assert after.index("containers") < after.index("switch api=9000 worker=9002")
-    assert after.index("switch api=9000 worker=9002") < after.index("down green")
+    assert after.index("switch api=9000 worker=9002") < after.index("stop green")
     assert host.upstreams == {"api": 9000, "worker": 9002}  # traffic back on blue
-    assert host.slots == {"blue": V1}
+    assert running(host) == {"blue": V1}
     assert any(" rolled-back v2 " in line for line in host.audits())
     assert "finish" not in labels
-    assert not any(n.startswith("stop") for n in labels)  # the old slot never stopped
+    assert "stop blue" not in labels  # the old slot never stopped
     shown = "\n".join(echoed)
     assert "FAILED at start worker (green) beside the live one" in shown
     assert "error: DB_PASSWORD=*** rejected" in shown  # the logs, scrubbed
@@ -610,7 +615,7 @@ def test_a_failed_pull_names_the_stage_with_its_output(c: config.Config, echoed:
         "deploy@app1: stage the release and pull the image failed on deploy@app1: "
         f"free 999999 | docker pull {V2} failed"
     )
-    assert host.labels[-3:] == ["switch api=9000 worker=9002", "down green", "audit"]
+    assert host.labels[-3:] == ["switch api=9000 worker=9002", "stop green", "audit"]
     assert " rolled-back v2 " in host.audits()[-1]
 
 
@@ -657,7 +662,7 @@ def test_a_crash_inside_a_step_is_logged_and_still_undone(
     assert "during a deploy" in text
     # Undone all the same: the switch had happened.
     assert host.upstreams == {"api": 9000, "worker": 9002}
-    assert host.slots == {"blue": V1}
+    assert running(host) == {"blue": V1}
 
 
 def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list[str]) -> None:
@@ -677,7 +682,7 @@ def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list
     labels = host.labels
     after = labels[labels.index(f"stage {V2}") + 1 :]
     assert not any(n.startswith("up ") for n in after)  # the next step never ran
-    assert "down green" in after
+    assert "stop green" in after
     assert host.upstreams == {"api": 9000, "worker": 9002}
     assert host.running() == {"blue": V1}
 
@@ -691,7 +696,7 @@ def test_cancel_during_the_health_wait(c: config.Config, echoed: list[str]) -> N
     plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
     with pytest.raises(Interrupted, match="interrupted by SIGTERM; rolled back"):
         ex.execute(plan)
-    assert host.slots == {"blue": V1}
+    assert running(host) == {"blue": V1}
 
 
 def test_a_lost_lease_stops_without_touching_the_host(c: config.Config, echoed: list[str]) -> None:
@@ -720,15 +725,15 @@ def test_a_dropped_connection_during_the_undo_is_retried(
     monkeypatch.setattr(time, "sleep", pauses.append)  # the undo's pause between attempts
     host = FakeHost(c.deploy)
     host.failing["stage"] = RunResult(1, "", "manifest unknown\n")
-    host.drops = ["down green"]
+    host.drops = ["stop green"]
     with pytest.raises(DeployFailed, match="pull the image failed on deploy@app1: manifest"):
         deploy_once(c, host, echoed)
-    assert host.labels.count("down green") == 2
+    assert host.labels.count("stop green") == 2
     assert len(pauses) == 1
     assert any("rollback attempt 1 failed" in line for line in echoed)
 
 
-def test_rolling_back_a_first_deploy_only_removes_its_slot(
+def test_rolling_back_a_first_deploy_only_stops_its_slot(
     c: config.Config, echoed: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def failing(url: str, _cfg: config.SmokeConfig, version: str | None) -> list[smoke.CheckResult]:
@@ -739,8 +744,8 @@ def test_rolling_back_a_first_deploy_only_removes_its_slot(
     with pytest.raises(DeployFailed, match="smoke checks failed on deploy@app1 after the switch"):
         deploy_once(c, host, echoed)
     after = host.labels[host.labels.index("switch worker=9002") + 1 :]
-    assert [n for n in after if n.startswith(("switch", "down"))] == ["down blue"]
-    assert host.slots == {}
+    assert [n for n in after if n.startswith(("switch", "stop"))] == ["stop blue"]
+    assert running(host) == {}
     assert any("rolling back to nothing (first deploy)" in line for line in echoed)
 
 

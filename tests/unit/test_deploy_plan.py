@@ -346,23 +346,26 @@ def test_the_smoke_step_checks_the_deployed_version_on_this_host(tmp_path: Path)
     assert smoke.describe() == "smoke checks against https://app1/"
 
 
-def test_rollback_repoints_every_service_then_removes_the_new_slot(tmp_path: Path) -> None:
+def test_rollback_repoints_every_service_then_drains_and_stops_the_new_slot(
+    tmp_path: Path,
+) -> None:
     c = cfg(tmp_path)
     steps = plans.rollback_steps(c, make(tmp_path))
     assert [s.name for s in steps] == [
         "point the proxy back at blue",
-        "remove the new slot (green)",
+        "drain and stop the new slot (green)",
     ]
     back, remove = steps
     assert isinstance(back, plans.Switch)
     assert list(back.argv) == cmd.switch("/srv/web", "web", (("api", 9000), ("worker", 9002)))
-    assert list(remove.argv) == ["docker", "compose", "-p", "web-green", "down", "--timeout", "10"]
+    assert remove.name == "drain and stop the new slot (green)"
+    assert list(remove.argv) == cmd.drain_and_stop("web", "green", 2.0)
 
 
-def test_rolling_back_a_first_deploy_only_removes_the_slot(tmp_path: Path) -> None:
+def test_rolling_back_a_first_deploy_only_stops_the_slot(tmp_path: Path) -> None:
     steps = plans.rollback_steps(cfg(tmp_path), make(tmp_path, FIRST))
     assert [(type(s).__name__, list(s.argv)) for s in steps] == [
-        ("Run", cmd.remove_slot("web", "blue"))
+        ("Run", cmd.drain_and_stop("web", "blue", 2.0))
     ]
 
 

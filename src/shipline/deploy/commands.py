@@ -267,10 +267,6 @@ def drain_and_stop(app: str, slot: str, limit: float) -> Argv:
     return sh(_STOP, proxy_container(app), seconds, slot_project(app, slot), _DRAINING)
 
 
-def remove_slot(app: str, slot: str) -> Argv:
-    return ["docker", "compose", "-p", slot_project(app, slot), "down", "--timeout", "10"]
-
-
 def find_container(app: str, slot: str, service: str) -> Argv:
     return [
         "docker",

@@ -268,18 +268,18 @@ def finish_step(cfg: Config, plan: HostPlan, when: str, name: str, audit: str) -
 
 
 def rollback_steps(cfg: Config, plan: HostPlan) -> tuple[Run, ...]:
-    """Undo a failed deploy on its host: every upstream back on the live slot, the new
-    slot down. Re-pointing every service (not only those switched) is idempotent and
-    also heals a proxy a killed deploy left half-switched."""
+    """Undo a failed deploy on its host: every upstream back on the live slot, then the new
+    slot drained and stopped. Re-pointing every service (not only those switched) is
+    idempotent and also heals a proxy a killed deploy left half-switched; the drain lets
+    nginx's old workers finish the requests they sent to the new slot before it stops."""
     deploy = cfg.deploy
     steps: list[Run] = []
     if plan.live:
         steps.append(
             switch(deploy, plan.live, deploy.services, f"point the proxy back at {plan.live}")
         )
-    steps.append(
-        Run(f"remove the new slot ({plan.next})", tuple(cmd.remove_slot(deploy.app, plan.next)))
-    )
+    argv = cmd.drain_and_stop(deploy.app, plan.next, deploy.drain_seconds)
+    steps.append(Run(f"drain and stop the new slot ({plan.next})", tuple(argv)))
     return tuple(steps)
 
 
