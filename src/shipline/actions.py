@@ -2,10 +2,11 @@
 
 Every check session has exactly one action (the tier sessions share `test`,
 chosen by its `tier` input) running the same `nox -s NAME` a developer runs;
-every delivery task (`shipline.tasks.DELIVERY`) has one running the same
-`invoke NAME`. `invoke actions` writes the files; `invoke actions --check`
-fails when a committed file differs, a session or task has no action, or an
-action directory has neither.
+every delivery task (`shipline.delivery.TASKS`, the data `shipline.tasks`
+builds those tasks from) has one running the same `invoke NAME`.
+`invoke actions` writes the files; `invoke actions --check` fails when a
+committed file differs, a session or task has no action, or an action
+directory has neither.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from shipline import catalogue
+from shipline import catalogue, delivery
 from shipline.config import SESSION_TIERS
 
 PINNED: Mapping[str, str] = {
@@ -147,23 +148,17 @@ def check_actions() -> tuple[Action, ...]:
 
 
 def task_actions() -> tuple[Action, ...]:
-    """One action per delivery task, described by the task's own docstring."""
-    from shipline import tasks
-
-    found = []
-    for name in tasks.DELIVERY:
-        task = tasks.namespace.tasks[name]
-        summary = (task.__doc__ or name).strip().splitlines()[0].rstrip(".")
-        found.append(
-            Action(
-                name=name,
-                description=f"shipline {name}: {summary} (`invoke {name}`)",
-                sessions=(),
-                inputs=TASK_INPUTS,
-                outputs=TASK_OUTPUTS.get(name, ()),
-            )
+    """One action per delivery task, described by the task's docstring (`shipline.delivery`)."""
+    return tuple(
+        Action(
+            name=task.name,
+            description=f"shipline {task.name}: {task.summary} (`invoke {task.name}`)",
+            sessions=(),
+            inputs=TASK_INPUTS,
+            outputs=TASK_OUTPUTS.get(task.name, ()),
         )
-    return tuple(found)
+        for task in delivery.TASKS
+    )
 
 
 def all_actions() -> tuple[Action, ...]:
@@ -258,8 +253,6 @@ def expected(actions: tuple[Action, ...] | None = None) -> dict[Path, str]:
 
 def problems(root: Path, actions: tuple[Action, ...] | None = None) -> list[str]:
     """Why the committed actions do not mirror the catalogue; empty when they do."""
-    from shipline import tasks
-
     actions = actions or all_actions()
     found: list[str] = []
     covered = {session for action in actions for session in action.sessions}
@@ -267,12 +260,10 @@ def problems(root: Path, actions: tuple[Action, ...] | None = None) -> list[str]
         if name not in covered:
             found.append(f"session {name!r} has no action; add it in shipline.actions")
     task_actions_ = {action.task for action in actions if action.task}
-    for name in tasks.DELIVERY:
-        if name not in tasks.namespace.tasks:
-            found.append(f"delivery task {name!r} is not in shipline.tasks.namespace")
+    for name in delivery.DELIVERY:
         if name not in task_actions_:
             found.append(f"task {name!r} has no action; add it in shipline.actions")
-    for name in sorted(task_actions_ - set(tasks.DELIVERY)):
+    for name in sorted(task_actions_ - set(delivery.DELIVERY)):
         found.append(f"actions/{name} runs task {name!r}, which is not a delivery task")
     for path, text in expected(actions).items():
         target = root / path

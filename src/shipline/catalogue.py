@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from shipline.config import SESSION_TIERS, Config, Tier, in_github_actions
+from shipline import github
+from shipline.config import SESSION_TIERS, Config, Tier
 from shipline.errors import ConfigError, UsageError
 
 TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
@@ -76,7 +77,7 @@ class Check:
 
 
 def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
-    fmt = ("--output-format=github",) if in_github_actions(ctx.environ) else ()
+    fmt = ("--output-format=github",) if github.in_actions(ctx.environ) else ()
     paths = config.lint.paths
     sarif = Run(
         (

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from shipline import actions, config, reports
+from shipline import actions, config, github, reports
 from shipline.catalogue import SARIF_ENV, report_paths
 from shipline.errors import ShiplineError
 
@@ -74,11 +74,7 @@ def main(argv: list[str]) -> int:
     command = ["nox", "-s", session, *(["--", *args] if args else [])]
     print(f"shipline: {shlex.join(command)}", flush=True)
     code = subprocess.run([sys.executable, "-m", *command], check=False).returncode
-    output_file = os.environ.get("GITHUB_OUTPUT")
-    if output_file:
-        with open(output_file, "a", encoding="utf-8") as handle:
-            for key, value in outputs(action, session, cfg).items():
-                handle.write(f"{key}={value}\n")
+    github.write_outputs(outputs(action, session, cfg))
     return code
 
 

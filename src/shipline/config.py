@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -18,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from shipline.deploy import inputs
+from shipline import inputs
 from shipline.errors import ConfigError
 
 TIERS: tuple[str, ...] = ("smoke", "unit", "integration", "database", "e2e", "security")
@@ -588,7 +587,3 @@ def _marker(path: str, value: object) -> str:
             f'{path}: expected a marker name such as "integration", got {show(value)}'
         )
     return value
-
-
-def in_github_actions(environ: Mapping[str, str] | None = None) -> bool:
-    return (environ if environ is not None else os.environ).get("GITHUB_ACTIONS") == "true"

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlparse
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, reports, summary
+from shipline import audit, catalogue, config, github, reports, summary
 from shipline.catalogue import Check, Context, Run
 from shipline.errors import ShiplineError, fail
 
@@ -143,10 +143,10 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
 def _judge_bandit(session: nox.Session, step: Run) -> None:
     """Print bandit's findings as lines (annotations in Actions) and fail on any."""
     found = summary.bandit_findings(Path(step.argv[step.argv.index("-o") + 1]))
-    github = config.in_github_actions()
+    in_actions = github.in_actions()
     for f in found:
         print(f"{f.filename}:{f.line}: {f.test_id} [{f.severity}/{f.confidence}] {f.text}")
-        if github:
+        if in_actions:
             level = "error" if f.severity == "high" else "warning"
             print(summary.annotation(level, f.filename, f.line, f"bandit {f.test_id}", f.text))
     if found:
@@ -155,11 +155,8 @@ def _judge_bandit(session: nox.Session, step: Run) -> None:
 
 
 def _write_summary(check: Check, cfg: config.Config, failure: str | None) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(summary.markdown(check, cfg, failure, dt.date.today()))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # the Markdown reads reports: only in Actions
+        github.append_summary(summary.markdown(check, cfg, failure, dt.date.today()))
 
 
 def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session], None]:

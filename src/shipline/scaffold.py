@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from shipline.deploy import inputs
+from shipline import inputs
 from shipline.errors import ConfigError
 from shipline.project import Project
 

@@ -1,4 +1,4 @@
-"""Smoke checks against a deployed service: health, auth, version (seed 000's smoke test)."""
+"""Smoke checks against a deployed service: health, auth, version (run after every deploy)."""
 
 from __future__ import annotations
 

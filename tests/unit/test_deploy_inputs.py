@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from shipline import config, scaffold
-from shipline.deploy import inputs
+from shipline import config, inputs, scaffold
 from shipline.errors import ConfigError, ShiplineError, UsageError
 from shipline.images import meta
 from shipline.project import Project

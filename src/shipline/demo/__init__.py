@@ -1,1 +1,2 @@
-"""The end-to-end demo: seed 000's pipeline on the example service, on this machine."""
+"""The end-to-end demo: the three-layer pipeline (checks and unit tests, deploy, live
+tests) on the example service, on this machine."""

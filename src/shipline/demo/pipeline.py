@@ -1,4 +1,5 @@
-"""The main job: seed 000's three-layer pipeline on the example service, on this machine.
+"""The main job: the three-layer pipeline (checks and unit tests, deploy, live tests) on
+the example service, on this machine.
 
 Checks gate a build; the image goes to a registry; a rolling deploy over SSH puts
 it on a host; smoke checks and live integration tests run against the deployed
@@ -471,7 +472,7 @@ def _pytest_counts(output: str) -> str:
 
 
 def summary_table(stages: list[Stage]) -> Table:
-    table = Table(title="shipline demo: seed 000's pipeline on examples/service")
+    table = Table(title="shipline demo: the three-layer pipeline on examples/service")
     for column in ("stage", "result", "duration", "detail"):
         table.add_column(column, overflow="fold")
     colours = {"passed": "green", "warning": "yellow", "failed": "red", "skipped": "dim"}

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipline import inputs as deploy_inputs
 from shipline.config import Config
 from shipline.deploy import commands as cmd
-from shipline.deploy import inputs as deploy_inputs
 from shipline.deploy import lease as leases
 from shipline.deploy.executor import Executor, HostRun
 from shipline.deploy.plan import HostPlan, Inputs, Release, Run, finish_step, plan_host

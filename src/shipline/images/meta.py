@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from shipline.config import Config, show
-from shipline.deploy.inputs import is_image_name
 from shipline.errors import ConfigError
 from shipline.images import tags as tag_rules
 from shipline.images.tags import GitContext
+from shipline.inputs import is_image_name
 
 
 @dataclass(frozen=True)

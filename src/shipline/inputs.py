@@ -12,8 +12,9 @@ or a traceback half-way through a rollout.
 The command-line checks raise UsageError, starting with the flag; the `*_setting`
 parsers raise ConfigError, starting with the key path, in the style of
 shipline.config, which imports them. So this module depends on the standard
-library and shipline.errors only: config is imported by the pytest plugin inside
-every test environment, and must not import this package's heavier modules.
+library and shipline.errors only, and lives outside `shipline.deploy`: config is
+imported by the pytest plugin inside every test environment and by every CI
+action, and must not load the deploy code.
 """
 
 from __future__ import annotations
