@@ -880,7 +880,7 @@ def test_status(sb: Sandbox) -> None:
     acquire(sb, "tok-a", OWNER_A)
     age_back(lock(sb) / "owner", 100)
     held = sb.run(cmd.lease_status(str(lease_dir(sb))))
-    holder = leases._holder(held.stdout)
+    holder = leases.parse_holder(held.stdout)
     assert holder.heartbeat_age >= 100
     assert holder.describe().startswith("alice@laptop deploying v1 since ")
     assert lock(sb).exists()  # status changes nothing

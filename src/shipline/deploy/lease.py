@@ -49,7 +49,7 @@ class Holder:
         return f"{who} deploying {version} since {data.get('since', '?')}"
 
 
-def _holder(text: str) -> Holder:
+def parse_holder(text: str) -> Holder:
     """`held AGE OWNER...` or `broke AGE OWNER...` from the lease scripts."""
     words = text.strip().split(" ", 2)
     age = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
@@ -67,6 +67,8 @@ class Lease:
     token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
     held: bool = False
     lost: bool = False
+    broken: Holder | None = None
+    """The stale lease this run broke, if it did."""
 
     def try_take(self, owner: str) -> Holder | None:
         """Take it, or break it when stale. Returns the holder that blocks us, else None."""
@@ -75,17 +77,16 @@ class Lease:
         if out.code == 0 and first.startswith(("taken", "broke")):
             self.held = True
             if first.startswith("broke"):  # kept across rounds: a later retake is plain
-                self.broken = _holder(first)
+                self.broken = parse_holder(first)
             return None
         if out.code == 3:
             return (
-                _holder(first) if first.startswith("held") else Holder(0, "a concurrent lock check")
+                parse_holder(first)
+                if first.startswith("held")
+                else Holder(0, "a concurrent lock check")
             )
         detail = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise ShiplineError(f"cannot take the deploy lock on {self.host}: {detail[0]}")
-
-    broken: Holder | None = None
-    """The stale lease this run broke, if it did."""
 
     def renew(self) -> None:
         out = self.remote.run(cmd.lease_renew(self.path, self.token))

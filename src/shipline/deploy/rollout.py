@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from shipline.deploy import lease as leases
 from shipline.deploy.executor import DeployFailed, Executor, HostRun, Interrupted, now
-from shipline.deploy.plan import HostPlan, Inputs, Release, plan_host
+from shipline.deploy.plan import Inputs, Release, plan_host
 from shipline.deploy.survey import Truth
 from shipline.errors import ShiplineError
 from shipline.remote import HostSpec
@@ -58,6 +58,7 @@ class Rollout:
     inputs: Inputs
     name: str
     """The image name (no tag): what prune keeps or removes."""
+    lock_wait: float = 0.0
 
     def host(self, host: HostSpec, choose: Choose) -> HostRun:
         """Read, plan and deploy one host (its lease is held)."""
@@ -135,8 +136,6 @@ class Rollout:
                     with contextlib.suppress(ShiplineError):
                         lease.release()
 
-    lock_wait: float = 0.0
-
     def _batches(self, hosts: Sequence[HostSpec], size: int, choose: Choose) -> list[HostRun]:
         done: list[HostRun] = []
         for group in batches(hosts, size):
@@ -195,10 +194,3 @@ def fixed(release: Release) -> Choose:
         return release, False
 
     return choose
-
-
-def plan_preview(
-    ex: Executor, inputs: Inputs, host: HostSpec, release: Release, truth: Truth
-) -> HostPlan:
-    """The plan a dry run prints, for an assumed host state."""
-    return plan_host(ex.cfg, host, release, truth, inputs, pulled=False)

@@ -8,7 +8,6 @@ read once, and the secrets the output must never show are gathered here.
 from __future__ import annotations
 
 import getpass
-import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from shipline.deploy.rollout import Choose, Rollout
 from shipline.deploy.scrub import Scrubber, env_values
 from shipline.deploy.survey import Deployed, Truth
 from shipline.errors import ConfigError, UsageError
+from shipline.images.meta import registry_of
 from shipline.remote import HostSpec, Remote
 
 Echo = Callable[[str], None]
@@ -93,12 +93,7 @@ def with_login(
 ) -> Inputs:
     if not token:
         return base
-    first = name.split("/", 1)[0]
-    registry = (
-        first
-        if "/" in name and ("." in first or ":" in first or first == "localhost")
-        else "docker.io"
-    )
+    registry = registry_of(name)
     user = cfg.image.username or environ.get("GITHUB_ACTOR", "")
     if user and not cfg.image.username:
         deploy_inputs.actor(user)
@@ -221,7 +216,7 @@ def lock_report(
         if first == "free":
             lines.append(f"{spec}: {'released (was not locked)' if release else 'not locked'}")
             continue
-        holder = leases._holder(first)
+        holder = leases.parse_holder(first)
         stale = holder.heartbeat_age > cfg.deploy.lock_ttl
         state = f"{'STALE' if stale else 'live'}, heartbeat {holder.heartbeat_age} s ago"
         if release:
@@ -232,7 +227,3 @@ def lock_report(
                 f"stale after {cfg.deploy.lock_ttl:g} s)"
             )
     return lines
-
-
-def default_environ() -> Mapping[str, str]:
-    return os.environ

@@ -39,9 +39,15 @@ class ImageMeta:
     @property
     def registry(self) -> str:
         """The registry host in the name (docker.io when the name has none)."""
-        first = self.name.split("/", 1)[0]
-        has_host = "/" in self.name and ("." in first or ":" in first or first == "localhost")
-        return first if has_host else "docker.io"
+        return registry_of(self.name)
+
+
+def registry_of(name: str) -> str:
+    """The registry host an image name names, docker.io when it names none (Docker's rule:
+    the first component is a host when it has a dot or a port, or is localhost)."""
+    first = name.split("/", 1)[0]
+    has_host = "/" in name and ("." in first or ":" in first or first == "localhost")
+    return first if has_host else "docker.io"
 
 
 def image_name(cfg: Config, environ: Mapping[str, str]) -> str:
