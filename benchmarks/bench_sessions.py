@@ -611,7 +611,7 @@ def expected_commands(root: Path, session: str) -> list[tuple[str, ...]]:
     from shipline import catalogue, config
 
     cfg = config.load(root)
-    ctx = catalogue.Context(environ=dict(os.environ))
+    ctx = catalogue.Invocation(environ=dict(os.environ))
     return [step.argv for step in catalogue.get(session).steps(cfg, ctx)]
 
 

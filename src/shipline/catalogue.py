@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
-from shipline import github
-from shipline.config import SESSION_TIERS, Config, Tier
+from shipline import github, tiers
+from shipline.config import Config, Tier
 from shipline.errors import ConfigError, UsageError
+from shipline.tiers import SecurityReports, TierReports
 
 TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
     {
@@ -37,22 +39,46 @@ PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov")
 SARIF_ENV = "SHIPLINE_SARIF"
 
 
+RunKind = Literal["command", "pytest", "bandit", "pip-audit"]
+"""What reads a command's result afterwards: nothing but its exit status (`command`),
+the tier's reports (`pytest`), or the JSON report judged by shipline (`bandit`, `pip-audit`)."""
+
+
 @dataclass(frozen=True)
 class Run:
-    """A command to run in the check's environment."""
+    """A command to run in the check's environment, with what its result is read from.
+
+    The tier and the reports travel with the command, so what runs it never
+    parses them back out of the argv.
+    """
 
     argv: tuple[str, ...]
     explain: str
     """What a failure of this command means, in the words the user needs."""
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     success_codes: tuple[int, ...] = (0,)
-    kind: str = "command"
-    """What reads the result afterwards: `command`, `pytest` or `pip-audit`."""
+    kind: RunKind = "command"
+    tier: str | None = None
+    """The tier a `pytest` run selects."""
+    tier_reports: TierReports | None = None
+    """What a `pytest` run writes: removed before it runs, read to say why it failed."""
+    report: Path | None = None
+    """The JSON report a `bandit` or `pip-audit` run writes for shipline to judge."""
+
+    def __post_init__(self) -> None:
+        pytest = self.tier is not None and self.tier_reports is not None
+        if (self.kind == "pytest") != pytest:
+            raise ValueError(f"{self.argv[0]}: a tier and its reports go with pytest runs only")
+        if (self.kind in ("bandit", "pip-audit")) != (self.report is not None):
+            raise ValueError(f"{self.argv[0]}: a judged report goes with bandit and pip-audit")
 
 
 @dataclass(frozen=True)
-class Context:
-    """What a check's steps depend on besides the configuration."""
+class Invocation:
+    """What a check's steps depend on besides the configuration: how the session was run.
+
+    Not named Context: invoke's tasks take an `invoke.Context` of their own.
+    """
 
     posargs: tuple[str, ...] = ()
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -67,8 +93,8 @@ class Context:
 class Check:
     name: str
     description: str
-    tools: Callable[[Config, Context], tuple[str, ...]]
-    steps: Callable[[Config, Context], tuple[Run, ...]]
+    tools: Callable[[Config, Invocation], tuple[str, ...]]
+    steps: Callable[[Config, Invocation], tuple[Run, ...]]
     installs_project: bool
     """Whether the project itself (with its dev extras) goes into the environment."""
     needs_plugin: bool
@@ -76,7 +102,7 @@ class Check:
     tier: str | None = None
 
 
-def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+def _lint_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
     fmt = ("--output-format=github",) if github.in_actions(ctx.environ) else ()
     paths = config.lint.paths
     sarif = Run(
@@ -85,7 +111,7 @@ def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
             "check",
             "--exit-zero",
             "--output-format=sarif",
-            f"--output-file={config.reports('lint', 'ruff.sarif')}",
+            f"--output-file={tiers.lint_sarif(config.reports())}",
             *paths,
         ),
         "ruff could not write SARIF",
@@ -103,7 +129,7 @@ def _lint_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     )
 
 
-def _type_tools(config: Config, ctx: Context) -> tuple[str, ...]:
+def _type_tools(config: Config, ctx: Invocation) -> tuple[str, ...]:
     return (config.type.checker,)
 
 
@@ -116,7 +142,7 @@ def _require_paths(paths: Sequence[str], key: str) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _type_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+def _type_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
     paths = _require_paths(config.type.paths, "tool.shipline.type.paths")
     return (
         Run(
@@ -126,11 +152,11 @@ def _type_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     )
 
 
-def _security_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+def _security_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
     sec = config.security
     targets = _require_paths(sec.bandit_targets, "tool.shipline.security.bandit-targets")
     uses_config = "bandit" in config.raw_pyproject.get("tool", {})
-    reports = config.reports("security")
+    reports = SecurityReports.of(config.reports())
     bandit = (
         *("bandit", "-r", *targets),
         *(("-c", "pyproject.toml") if uses_config else ()),
@@ -138,43 +164,50 @@ def _security_steps(config: Config, ctx: Context) -> tuple[Run, ...]:
     )
     sarif = (
         Run(
-            (*bandit, "--exit-zero", "-f", "sarif", "-o", str(reports / "bandit.sarif")),
+            (*bandit, "--exit-zero", "-f", "sarif", "-o", str(reports.bandit_sarif)),
             "bandit could not write SARIF",
         ),
     )
-    requirements = str(reports / "requirements.txt")
+    requirements = str(reports.requirements)
     audit = (
         *("pip-audit", "--requirement", requirements, "--no-deps", "--disable-pip"),
         *("--progress-spinner", "off", "--format", "json"),
-        *("--output", str(reports / "pip-audit.json")),
+        *("--output", str(reports.pip_audit)),
     )
     return (
         *(sarif if ctx.sarif else ()),
         Run(
-            (*bandit, "-f", "json", "-o", str(reports / "bandit.json")),
+            (*bandit, "-f", "json", "-o", str(reports.bandit)),
             f"bandit found issues of {sec.bandit_severity} severity or above",
             success_codes=(0, 1),
             kind="bandit",
+            report=reports.bandit,
         ),
         # The security tests before the audit, which alone needs the network.
-        *_pytest_steps(config, config.tier("security"), ctx),
+        *_pytest_steps(config, config.tier(tiers.SECURITY), ctx),
         Run(
             ("python", "-m", "shipline.audit", "freeze", requirements),
             "could not list the installed dependencies for pip-audit",
         ),
-        Run(audit, "pip-audit failed", success_codes=(0, 1), kind="pip-audit"),
+        Run(
+            audit,
+            "pip-audit failed",
+            success_codes=(0, 1),
+            kind="pip-audit",
+            report=reports.pip_audit,
+        ),
     )
 
 
 def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tuple[str, ...]:
     """The pytest command line of a tier: selection, reports, coverage gate, xdist."""
-    reports = config.reports(tier.name)
-    argv = ["pytest", "--tier", tier.name, f"--junitxml={reports / 'junit.xml'}"]
+    reports = TierReports.of(config.reports(), tier.name)
+    argv = ["pytest", "--tier", tier.name, f"--junitxml={reports.junit}"]
     if config.package:
         argv += [
             f"--cov={config.package}",
             "--cov-report=term-missing:skip-covered",
-            f"--cov-report=xml:{reports / 'coverage.xml'}",
+            f"--cov-report=xml:{reports.coverage}",
         ]
         if tier.coverage_fail_under is not None:
             argv.append(f"--cov-fail-under={tier.coverage_fail_under:g}")
@@ -184,7 +217,7 @@ def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tupl
     return (*argv, *posargs)
 
 
-def _pytest_steps(config: Config, tier: Tier, ctx: Context) -> tuple[Run, ...]:
+def _pytest_steps(config: Config, tier: Tier, ctx: Invocation) -> tuple[Run, ...]:
     steps: list[Run] = []
     env = dict(config.tests.env)
     if tier.migrations == "alembic":
@@ -213,13 +246,15 @@ def _pytest_steps(config: Config, tier: Tier, ctx: Context) -> tuple[Run, ...]:
             pytest_argv(config, tier, ctx.posargs),
             f"the {tier.name} tests failed",
             kind="pytest",
+            tier=tier.name,
+            tier_reports=TierReports.of(config.reports(), tier.name),
         )
     )
     return tuple(steps)
 
 
 def _tier_check(name: str, description: str) -> Check:
-    def steps(config: Config, ctx: Context) -> tuple[Run, ...]:
+    def steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
         return _pytest_steps(config, config.tier(name), ctx)
 
     return Check(
@@ -261,17 +296,13 @@ CHECKS: tuple[Check, ...] = (
         steps=_security_steps,
         installs_project=True,
         needs_plugin=True,
-        tier="security",
+        tier=tiers.SECURITY,
     ),
-    _tier_check("smoke", "the smoke tier: fastest checks that the app starts and answers"),
-    _tier_check("unit", "the unit tier, with the coverage gate; unmarked tests land here"),
-    _tier_check("integration", "the integration tier: real services, real I/O"),
-    _tier_check("database", "the database tier, after the migration check when configured"),
-    _tier_check("e2e", "the end-to-end tier: the whole app from outside"),
+    # One session per session tier, made from the tier list so none can be missed.
+    *(_tier_check(name, description) for name, description in tiers.SESSIONS.items()),
 )
 
 NAMES: tuple[str, ...] = tuple(check.name for check in CHECKS)
-assert {c.tier for c in CHECKS if c.tier and c.name != "security"} == set(SESSION_TIERS)  # noqa: S101
 
 
 def get(name: str) -> Check:
@@ -308,11 +339,13 @@ def declared_requirements(config: Config) -> dict[str, str]:
     return {_requirement_name(r): r for r in found}
 
 
-def tool_requirements(config: Config, check: Check, ctx: Context | None = None) -> tuple[str, ...]:
+def tool_requirements(
+    config: Config, check: Check, ctx: Invocation | None = None
+) -> tuple[str, ...]:
     """Requirements for a check's tools: the project's pin if it has one, else our floor."""
     pinned = declared_requirements(config)
     return tuple(
-        pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config, ctx or Context())
+        pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config, ctx or Invocation())
     )
 
 
@@ -321,8 +354,3 @@ def markdown_table() -> str:
     rows = ["| session | what it runs |", "| --- | --- |"]
     rows += [f"| `{c.name}` | {c.description} |" for c in CHECKS]
     return "\n".join(rows)
-
-
-def report_paths(config: Config, tier: str) -> dict[str, Path]:
-    reports = config.reports(tier)
-    return {"junit": reports / "junit.xml", "coverage": reports / "coverage.xml"}

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from shipline import actions, config, github, reports
-from shipline.catalogue import SARIF_ENV, report_paths
+from shipline import actions, config, github, reports, tiers
+from shipline.catalogue import SARIF_ENV
 from shipline.errors import ShiplineError
 
 MATCHERS = Path(__file__).parent / "matchers"
@@ -25,7 +25,7 @@ def session_for(action: actions.Action, environ: Mapping[str, str]) -> str:
     """The session an action runs; for `test`, the tier input, checked against the tiers."""
     if action.name != "test":
         return action.sessions[0]
-    tier = environ.get("SHIPLINE_TIER", "").strip() or "unit"
+    tier = environ.get("SHIPLINE_TIER", "").strip() or tiers.DEFAULT_TIER
     if tier not in action.sessions:
         raise ShiplineError(
             f"unknown tier {tier!r} for shipline/actions/test; "
@@ -37,16 +37,16 @@ def session_for(action: actions.Action, environ: Mapping[str, str]) -> str:
 def outputs(action: actions.Action, session: str, cfg: config.Config) -> dict[str, str]:
     """The action's outputs, read from the reports the session wrote."""
     if action.name == "test":
-        paths = report_paths(cfg, session)
-        percent = reports.coverage_percent(cfg.root / paths["coverage"])
+        paths = tiers.TierReports.of(cfg.root / cfg.reports(), session)
+        percent = reports.coverage_percent(paths.coverage)
         return {
-            "junit": str(cfg.root / paths["junit"]),
-            "coverage": str(cfg.root / paths["coverage"]),
+            "junit": str(paths.junit),
+            "coverage": str(paths.coverage),
             "coverage-percent": "" if percent is None else f"{percent:.2f}",
         }
-    sarif = {"lint": ("lint", "ruff.sarif"), "security": ("security", "bandit.sarif")}
-    if action.name in sarif and os.environ.get(SARIF_ENV) == "true":
-        return {"sarif": str(cfg.root / cfg.reports(*sarif[action.name]))}
+    sarif = tiers.sarif(cfg.root / cfg.reports(), action.name)
+    if sarif is not None and os.environ.get(SARIF_ENV) == "true":
+        return {"sarif": str(sarif)}
     return {}
 
 

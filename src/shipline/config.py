@@ -19,11 +19,8 @@ from typing import Any, TypeVar
 
 from shipline import inputs
 from shipline.errors import ConfigError
+from shipline.tiers import TIERS
 
-TIERS: tuple[str, ...] = ("smoke", "unit", "integration", "database", "e2e", "security")
-"""Every test tier; all but `security` have a session of their own."""
-
-SESSION_TIERS: tuple[str, ...] = ("smoke", "unit", "integration", "database", "e2e")
 LIVE_MODES = ("auto", "on", "off")
 DIST_MODES = ("load", "loadscope", "loadfile", "loadgroup", "worksteal", "each", "no")
 SEVERITIES = ("low", "medium", "high")

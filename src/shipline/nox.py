@@ -24,7 +24,7 @@ import nox
 from nox.command import CommandFailed
 
 from shipline import audit, catalogue, config, github, reports, summary
-from shipline.catalogue import Check, Context, Run
+from shipline.catalogue import Check, Invocation, Run
 from shipline.errors import ShiplineError, fail
 
 
@@ -109,9 +109,8 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         lapsed = audit.expired(cfg.security.audit_ignore, today)
         if lapsed:
             session.error(audit.expired_message(lapsed[0]))
-    if step.kind == "pytest":
-        tier = step.argv[step.argv.index("--tier") + 1]
-        for stale in catalogue.report_paths(cfg, tier).values():
+    if step.tier_reports is not None:  # a report left by an earlier run must not pass for this one
+        for stale in step.tier_reports.all():
             stale.unlink(missing_ok=True)
     try:
         session.run(*step.argv, env=env, success_codes=list(step.success_codes))
@@ -119,12 +118,11 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         if step.kind == "pytest":
             session.error(reports.pytest_failure(cfg, step, exc.return_code))
         session.error(step.explain)
-    if step.kind == "bandit":
-        _judge_bandit(session, step)
-    if step.kind == "pip-audit":
-        report = Path(step.argv[step.argv.index("--output") + 1])
+    if step.kind == "bandit" and step.report is not None:
+        _judge_bandit(session, step.report, step.explain)
+    if step.kind == "pip-audit" and step.report is not None:
         try:
-            verdict = audit.judge_file(report, cfg.security.audit_ignore, today)
+            verdict = audit.judge_file(step.report, cfg.security.audit_ignore, today)
         except ShiplineError as exc:
             session.error(str(exc))
         for finding, ignore in verdict.ignored:
@@ -140,9 +138,9 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         session.log(f"pip-audit: {verdict.audited} dependencies audited, no open findings")
 
 
-def _judge_bandit(session: nox.Session, step: Run) -> None:
+def _judge_bandit(session: nox.Session, report: Path, explain: str) -> None:
     """Print bandit's findings as lines (annotations in Actions) and fail on any."""
-    found = summary.bandit_findings(Path(step.argv[step.argv.index("-o") + 1]))
+    found = summary.bandit_findings(report)
     in_actions = github.in_actions()
     for f in found:
         print(f"{f.filename}:{f.line}: {f.test_id} [{f.severity}/{f.confidence}] {f.text}")
@@ -150,7 +148,7 @@ def _judge_bandit(session: nox.Session, step: Run) -> None:
             level = "error" if f.severity == "high" else "warning"
             print(summary.annotation(level, f.filename, f.line, f"bandit {f.test_id}", f.text))
     if found:
-        session.error(f"{step.explain}: {len(found)} found")
+        session.error(f"{explain}: {len(found)} found")
     session.log("bandit: no findings")
 
 
@@ -161,7 +159,7 @@ def _write_summary(check: Check, cfg: config.Config, failure: str | None) -> Non
 
 def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session], None]:
     def run(session: nox.Session) -> None:
-        ctx = Context(posargs=tuple(session.posargs), environ=dict(os.environ))
+        ctx = Invocation(posargs=tuple(session.posargs), environ=dict(os.environ))
         try:
             steps = check.steps(cfg, ctx)
         except ShiplineError as exc:

@@ -16,6 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from shipline import config
 from shipline.errors import ConfigError, UsageError
+from shipline.tiers import OPTIONAL_IF_ABSENT
 
 ASGI_FACTORIES = {
     "FastAPI": "fastapi",
@@ -29,7 +30,6 @@ PREFERRED_MODULES = ("main", "app", "asgi", "wsgi", "api", "server", "applicatio
 PYTHONS = ("3.12", "3.13", "3.14", "3.11", "3.10", "3.9")
 """Base image versions in order of preference: python:3.12-slim unless the project excludes it."""
 HEALTH_ROUTE = re.compile(r"""["'](/(?:health|healthz|livez|ping)/?)["']""")
-TIER_DIRS = ("integration", "database", "e2e", "security")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
         health_path=health or "/health",
         health_found=health is not None,
         has_httpx=declares(data, "httpx") or declares(data, "fastapi[standard]"),
-        missing_tiers=tuple(t for t in TIER_DIRS if not (root / "tests" / t).is_dir()),
+        missing_tiers=tuple(t for t in OPTIONAL_IF_ABSENT if not (root / "tests" / t).is_dir()),
         has_shipline_table=isinstance(shipline_table, dict),
     )
 

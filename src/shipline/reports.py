@@ -74,16 +74,17 @@ def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = Non
     """Name the cause of a failed tier run: failed tests, the coverage gate, no tests, or pytest."""
     if exit_code in PYTEST_EXITS:
         return PYTEST_EXITS[exit_code]
-    tier = cfg.tier(step.argv[step.argv.index("--tier") + 1])
-    paths = catalogue.report_paths(cfg, tier.name)
-    counts = junit_counts(paths["junit"])
+    if step.tier is None or step.tier_reports is None:  # not a pytest run: nothing to read
+        return step.explain
+    tier = cfg.tier(step.tier)
+    counts = junit_counts(step.tier_reports.junit)
     causes: list[str] = []
     if counts is not None and counts.tests == 0:
         causes.append(f"tier {tier.name!r} selected no tests")
     if counts is not None and (counts.failures or counts.errors):
         broken = counts.failures + counts.errors
         causes.append(f"{broken} of {counts.tests} {tier.name} tests failed")
-    percent = coverage_percent(paths["coverage"])
+    percent = coverage_percent(step.tier_reports.coverage)
     gate = tier.coverage_fail_under
     if gate is not None and percent is not None and percent < gate:
         causes.append(f"coverage {percent:.1f}% is under the {gate:g}% gate")

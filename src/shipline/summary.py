@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipline import audit, reports
-from shipline.catalogue import Check, report_paths
+from shipline.catalogue import Check
 from shipline.config import Config
 from shipline.errors import ShiplineError
+from shipline.tiers import SecurityReports, TierReports
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,11 @@ def _cell(text: str) -> str:
 
 
 def _tests_section(cfg: Config, tier: str) -> list[str]:
-    paths = {name: cfg.root / path for name, path in report_paths(cfg, tier).items()}
-    counts = reports.junit_counts(paths["junit"])
+    paths = TierReports.of(cfg.root / cfg.reports(), tier)
+    counts = reports.junit_counts(paths.junit)
     if counts is None:
         return [f"No test report for tier `{tier}`."]
-    percent = reports.coverage_percent(paths["coverage"])
+    percent = reports.coverage_percent(paths.coverage)
     gate = cfg.tier(tier).coverage_fail_under
     coverage = "n/a" if percent is None else f"{percent:.1f}%"
     if gate is not None and percent is not None:
@@ -85,7 +86,7 @@ def _tests_section(cfg: Config, tier: str) -> list[str]:
 
 
 def _bandit_section(cfg: Config) -> list[str]:
-    found = bandit_findings(cfg.root / cfg.reports("security", "bandit.json"))
+    found = bandit_findings(SecurityReports.of(cfg.root / cfg.reports()).bandit)
     if not found:
         return ["bandit: no findings."]
     lines = [
@@ -103,7 +104,9 @@ def _bandit_section(cfg: Config) -> list[str]:
 def _audit_section(cfg: Config, today: dt.date) -> list[str]:
     try:
         verdict = audit.judge_file(
-            cfg.root / cfg.reports("security", "pip-audit.json"), cfg.security.audit_ignore, today
+            SecurityReports.of(cfg.root / cfg.reports()).pip_audit,
+            cfg.security.audit_ignore,
+            today,
         )
     except ShiplineError as exc:
         return [f"pip-audit: {exc}"]

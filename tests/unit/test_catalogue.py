@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shipline import catalogue, config
-from shipline.catalogue import Context
+from shipline import catalogue, config, tiers
+from shipline.catalogue import Invocation, Run
 from shipline.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).parents[2]
@@ -18,8 +18,8 @@ def make(tmp_path: Path, toml: str = "") -> config.Config:
     return config.parse(tomllib.loads(base + toml), tmp_path)
 
 
-def argvs(cfg: config.Config, name: str, ctx: Context | None = None) -> list[tuple[str, ...]]:
-    return [step.argv for step in catalogue.get(name).steps(cfg, ctx or Context())]
+def argvs(cfg: config.Config, name: str, ctx: Invocation | None = None) -> list[tuple[str, ...]]:
+    return [step.argv for step in catalogue.get(name).steps(cfg, ctx or Invocation())]
 
 
 def test_catalogue_lists_every_session_once() -> None:
@@ -36,10 +36,37 @@ def test_catalogue_lists_every_session_once() -> None:
     assert all(check.description for check in catalogue.CHECKS)
 
 
+def test_every_session_tier_has_its_check_and_only_security_runs_inside_another() -> None:
+    tier_checks = {c.name: c.tier for c in catalogue.CHECKS if c.tier is not None}
+    assert {t for n, t in tier_checks.items() if n != "security"} == set(tiers.SESSION_TIERS)
+    assert tier_checks["security"] == tiers.SECURITY
+    assert set(tier_checks.values()) == set(tiers.TIERS)
+
+
+def test_runs_carry_their_tier_and_reports(tmp_path: Path) -> None:
+    cfg = make(tmp_path)
+    (unit,) = catalogue.get("unit").steps(cfg, Invocation())
+    assert unit.kind == "pytest"
+    assert unit.tier == "unit"
+    assert unit.tier_reports == tiers.TierReports(
+        Path("reports/unit/junit.xml"), Path("reports/unit/coverage.xml")
+    )
+    bandit, tests, _, audit = catalogue.get("security").steps(cfg, Invocation())
+    assert bandit.report == Path("reports/security/bandit.json")
+    assert audit.report == Path("reports/security/pip-audit.json")
+    assert tests.tier == "security"
+    with pytest.raises(ValueError, match="pytest runs only"):
+        Run(("pytest",), "tests failed", kind="pytest")
+    with pytest.raises(ValueError, match="judged report"):
+        Run(("bandit",), "bandit failed", kind="bandit")
+    with pytest.raises(ValueError, match="judged report"):
+        Run(("ruff",), "ruff failed", report=Path("ruff.json"))
+
+
 def test_lint_uses_github_annotations_only_in_actions(tmp_path: Path) -> None:
     cfg = make(tmp_path)
     assert argvs(cfg, "lint") == [("ruff", "check", "."), ("ruff", "format", "--check", ".")]
-    in_ci = Context(environ={"GITHUB_ACTIONS": "true"})
+    in_ci = Invocation(environ={"GITHUB_ACTIONS": "true"})
     assert argvs(cfg, "lint", in_ci)[0] == ("ruff", "check", "--output-format=github", ".")
 
 
@@ -53,7 +80,7 @@ def test_type_runs_the_configured_checker(tmp_path: Path) -> None:
 def test_type_without_a_package_is_a_config_error(tmp_path: Path) -> None:
     cfg = config.parse({}, tmp_path)
     with pytest.raises(ConfigError, match=r"tool.shipline.type.paths: no paths"):
-        catalogue.get("type").steps(cfg, Context())
+        catalogue.get("type").steps(cfg, Invocation())
 
 
 def test_tools_respect_the_projects_own_pins(tmp_path: Path) -> None:
@@ -68,7 +95,7 @@ def test_tools_respect_the_projects_own_pins(tmp_path: Path) -> None:
 
 def test_unit_tier_has_the_coverage_gate_and_xdist(tmp_path: Path) -> None:
     cfg = make(tmp_path, "[tool.shipline.tests]\ncoverage-fail-under = 85\nworkers = 4\n")
-    (unit,) = argvs(cfg, "unit", Context(posargs=("-k", "slow")))
+    (unit,) = argvs(cfg, "unit", Invocation(posargs=("-k", "slow")))
     assert unit == (
         "pytest",
         "--tier",
@@ -103,7 +130,7 @@ def test_workers_zero_turns_xdist_off_and_gates_are_per_tier(tmp_path: Path) -> 
 
 def test_security_runs_bandit_audit_and_security_tests(tmp_path: Path) -> None:
     cfg = make(tmp_path, '[tool.shipline.security]\nbandit-severity = "high"\n')
-    steps = catalogue.get("security").steps(cfg, Context())
+    steps = catalogue.get("security").steps(cfg, Invocation())
     assert [s.argv[0] for s in steps] == ["bandit", "pytest", "python", "pip-audit"]
     assert steps[0].argv == (
         *("bandit", "-r", "src/app", "--severity-level", "high", "--confidence-level", "low"),
@@ -117,7 +144,7 @@ def test_security_runs_bandit_audit_and_security_tests(tmp_path: Path) -> None:
 
 def test_sarif_is_written_only_when_asked(tmp_path: Path) -> None:
     cfg = make(tmp_path)
-    asked = Context(environ={"SHIPLINE_SARIF": "true"})
+    asked = Invocation(environ={"SHIPLINE_SARIF": "true"})
     lint = argvs(cfg, "lint", asked)
     assert lint[0] == (
         *("ruff", "check", "--exit-zero", "--output-format=sarif"),
@@ -135,9 +162,9 @@ def test_sarif_is_written_only_when_asked(tmp_path: Path) -> None:
 def test_database_migrations_need_a_database(tmp_path: Path) -> None:
     cfg = make(tmp_path, '[tool.shipline.tiers.database]\nmigrations = "alembic"\n')
     with pytest.raises(ConfigError, match="set DATABASE_URL"):
-        catalogue.get("database").steps(cfg, Context())
+        catalogue.get("database").steps(cfg, Invocation())
     url = "postgresql://u@127.0.0.1:5433/t"
-    steps = catalogue.get("database").steps(cfg, Context(environ={"DATABASE_URL": url}))
+    steps = catalogue.get("database").steps(cfg, Invocation(environ={"DATABASE_URL": url}))
     assert [s.argv for s in steps[:2]] == [("alembic", "upgrade", "head"), ("alembic", "check")]
     assert steps[0].env["DATABASE_URL"] == url
     assert steps[2].argv[:3] == ("pytest", "--tier", "database")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.sample import write
 
-from shipline import config, project, scaffold
+from shipline import config, project, scaffold, tiers
 from shipline.errors import ConfigError, UsageError
 
 FASTAPI_MAIN = """\
@@ -464,7 +464,7 @@ def test_appended_config_without_a_trailing_newline(tmp_path: Path) -> None:
 
 def test_no_missing_tiers_means_no_tiers_table(tmp_path: Path) -> None:
     fastapi_app(tmp_path)
-    for tier in project.TIER_DIRS:
+    for tier in tiers.OPTIONAL_IF_ABSENT:
         write(tmp_path, f"tests/{tier}/test_{tier}.py", "")
     data = tomllib.loads(rendered(scaffold.plan(project.read(tmp_path)), "pyproject.toml"))
     assert "tiers" not in data["tool"]["shipline"]

@@ -204,7 +204,8 @@ def test_live_decision(mode: str, env: dict[str, str], runs: bool, why: str) -> 
 
 
 def test_plugin_constants_match_the_config_module() -> None:
-    # The plugin keeps copies so it can be imported before coverage starts.
+    # The plugin keeps copies so it can be imported before coverage starts (the tier
+    # names it shares through shipline.tiers, which is as light as the plugin).
     from shipline import config, errors, pytest_plugin
 
     assert pytest_plugin.TIERS == config.TIERS

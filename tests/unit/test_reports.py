@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipline import catalogue, config, reports
+from shipline import catalogue, config, reports, tiers
 
 
 def test_junit_counts_from_a_real_pytest_run(pytester: pytest.Pytester) -> None:
@@ -72,19 +72,20 @@ def test_pytest_failure_names_each_cause(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     cfg = config.parse(tomllib.loads("[tool.shipline.tests]\ncoverage-fail-under = 90\n"), tmp_path)
     cfg = config.Config(**{**cfg.__dict__, "package": "app"})
-    (step,) = catalogue.get("unit").steps(cfg, catalogue.Context())
-    paths = catalogue.report_paths(cfg, "unit")
+    (step,) = catalogue.get("unit").steps(cfg, catalogue.Invocation())
+    paths = tiers.TierReports.of(cfg.reports(), "unit")
+    assert (step.tier, step.tier_reports) == ("unit", paths)
     assert reports.pytest_failure(cfg, step) == "the unit tests failed"
-    paths["junit"].parent.mkdir(parents=True)
-    paths["junit"].write_text(
+    paths.junit.parent.mkdir(parents=True)
+    paths.junit.write_text(
         '<testsuites><testsuite tests="5" failures="2" errors="1"/></testsuites>'
     )
-    paths["coverage"].write_text('<coverage lines-valid="10" lines-covered="5"/>')
+    paths.coverage.write_text('<coverage lines-valid="10" lines-covered="5"/>')
     assert reports.pytest_failure(cfg, step) == (
         "3 of 5 unit tests failed; coverage 50.0% is under the 90% gate"
     )
     assert reports.pytest_failure(cfg, step, 3) == (
         "pytest hit an internal error: a plugin or conftest failed (see above)"
     )
-    paths["junit"].write_text('<testsuite tests="0"/>')
+    paths.junit.write_text('<testsuite tests="0"/>')
     assert reports.pytest_failure(cfg, step).startswith("tier 'unit' selected no tests")
