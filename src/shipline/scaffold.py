@@ -16,6 +16,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal
 
 import jinja2
 
@@ -29,9 +30,11 @@ SERVER_PACKAGES = {
 }
 """The image's application server, pinned (hadolint DL3013) and installed beside the project."""
 
-OWNED = "owned"
-STARTER = "starter"
-FILES: tuple[tuple[str, str, str], ...] = (
+FileKind = Literal["owned", "starter"]
+"""Owned files follow the templates (a difference is a conflict); starters are the user's."""
+OWNED: Final = "owned"
+STARTER: Final = "starter"
+FILES: tuple[tuple[str, str, FileKind], ...] = (
     ("Dockerfile", "Dockerfile", OWNED),
     (".dockerignore", ".dockerignore", OWNED),
     ("compose.yml", "compose.yml", OWNED),
@@ -99,37 +102,41 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
     }
 
 
+ChangeStatus = Literal["create", "unchanged", "conflict", "overwrite", "append", "skip"]
+
+
 @dataclass(frozen=True)
-class Action:
+class FileChange:
+    """What init does to one file (not an Action: shipline.actions are GitHub actions)."""
+
     path: str
     """Relative to the project root."""
-    status: str
-    """create, unchanged, conflict, overwrite, append, skip."""
+    status: ChangeStatus
     content: str
     diff: str = ""
 
 
-def plan(project: Project, base_image: str | None = None, force: bool = False) -> list[Action]:
+def plan(project: Project, base_image: str | None = None, force: bool = False) -> list[FileChange]:
     """What init would do to each file; pure apart from reading the project's files."""
     env = environment()
     values = context(project, base_image)
-    actions: list[Action] = []
+    changes: list[FileChange] = []
     for template, relative, kind in FILES:
         if relative == "tests/smoke/test_smoke.py" and _has_tests(project.root / "tests/smoke"):
-            actions.append(Action(relative, "skip", ""))
+            changes.append(FileChange(relative, "skip", ""))
             continue
         rendered = env.get_template(template).render(values)
         target = project.root / relative
         if not target.exists():
-            actions.append(Action(relative, "create", rendered))
+            changes.append(FileChange(relative, "create", rendered))
             continue
         if not target.is_file():
             note = f"{relative} is a directory (or not a regular file); move it away first\n"
-            actions.append(Action(relative, "conflict", rendered, note))
+            changes.append(FileChange(relative, "conflict", rendered, note))
             continue
         current = target.read_text(encoding="utf-8", errors="replace")
         if kind == STARTER or current == rendered:
-            actions.append(Action(relative, "unchanged" if current == rendered else "skip", ""))
+            changes.append(FileChange(relative, "unchanged" if current == rendered else "skip", ""))
             continue
         diff = "".join(
             difflib.unified_diff(
@@ -139,15 +146,17 @@ def plan(project: Project, base_image: str | None = None, force: bool = False) -
                 f"b/{relative} (template)",
             )
         )
-        actions.append(Action(relative, "overwrite" if force else "conflict", rendered, diff))
+        changes.append(FileChange(relative, "overwrite" if force else "conflict", rendered, diff))
     if project.has_shipline_table:
-        actions.append(Action("pyproject.toml", "unchanged", ""))
+        changes.append(FileChange("pyproject.toml", "unchanged", ""))
     else:
-        actions.append(_append_config(project.root / "pyproject.toml", env, values))
-    return actions
+        changes.append(_append_config(project.root / "pyproject.toml", env, values))
+    return changes
 
 
-def _append_config(pyproject: Path, env: jinja2.Environment, values: dict[str, object]) -> Action:
+def _append_config(
+    pyproject: Path, env: jinja2.Environment, values: dict[str, object]
+) -> FileChange:
     """The [tool.shipline] block after the file's own text, in the file's line endings."""
     with pyproject.open(encoding="utf-8", newline="") as handle:
         current = handle.read()
@@ -162,32 +171,32 @@ def _append_config(pyproject: Path, env: jinja2.Environment, values: dict[str, o
             f"{pyproject}: [tool.shipline] cannot be appended (an inline `tool = {{...}}` "
             "table?); add the block of templates/shipline.toml by hand, then run init again"
         ) from None
-    return Action("pyproject.toml", "append", content)
+    return FileChange("pyproject.toml", "append", content)
 
 
 def _has_tests(directory: Path) -> bool:
     return any(directory.glob("test_*.py")) or any(directory.glob("*_test.py"))
 
 
-WRITES = ("create", "overwrite", "append")
+WRITES: tuple[ChangeStatus, ...] = ("create", "overwrite", "append")
 
 
-def apply(root: Path, actions: list[Action]) -> None:
+def apply(root: Path, changes: list[FileChange]) -> None:
     """Write every planned file, or none: a failure puts back what was already written."""
     done: list[tuple[Path, bytes | None]] = []
     made: list[Path] = []
     try:
-        for action in actions:
-            if action.status not in WRITES:
+        for change in changes:
+            if change.status not in WRITES:
                 continue
-            target = root / action.path
+            target = root / change.path
             # Bytes, not text: a file being replaced may be in any encoding (plan reads it
             # leniently), and a rollback must put back exactly what was there.
             before = target.read_bytes() if target.exists() else None
             missing = [p for p in reversed(target.parents) if p.is_relative_to(root)]
             made += [p for p in missing if not p.exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, action.content.encode("utf-8"))
+            _atomic_write(target, change.content.encode("utf-8"))
             done.append((target, before))
     except OSError:
         for target, before in reversed(done):

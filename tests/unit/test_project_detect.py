@@ -41,12 +41,12 @@ def fastapi_app(root: Path, package_dir: str = "src/my_app") -> project.Project:
     return project.read(root)
 
 
-def rendered(actions: list[scaffold.Action], path: str) -> str:
-    return next(a.content for a in actions if a.path == path)
+def rendered(changes: list[scaffold.FileChange], path: str) -> str:
+    return next(a.content for a in changes if a.path == path)
 
 
-def statuses(actions: list[scaffold.Action]) -> dict[str, str]:
-    return {a.path: a.status for a in actions}
+def statuses(changes: list[scaffold.FileChange]) -> dict[str, str]:
+    return {a.path: a.status for a in changes}
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -324,8 +324,8 @@ STARTERS = ["tests/conftest.py", "tests/smoke/test_smoke.py"]
 def test_fresh_plan_creates_everything_and_appends_the_config(tmp_path: Path) -> None:
     found = fastapi_app(tmp_path)
     before = snapshot(tmp_path)
-    actions = scaffold.plan(found)
-    assert statuses(actions) == {
+    changes = scaffold.plan(found)
+    assert statuses(changes) == {
         **dict.fromkeys([*OWNED_FILES, *STARTERS], "create"),
         "pyproject.toml": "append",
     }
@@ -408,15 +408,15 @@ def test_wsgi_renders_gthread_and_no_uvicorn(tmp_path: Path) -> None:
     pyproject(tmp_path)
     write(tmp_path, "src/my_app/__init__.py", "")
     write(tmp_path, "src/my_app/app.py", "from flask import Flask\n\napp = Flask(__name__)\n")
-    actions = scaffold.plan(project.read(tmp_path))
-    conf = rendered(actions, "gunicorn.conf.py")
+    changes = scaffold.plan(project.read(tmp_path))
+    conf = rendered(changes, "gunicorn.conf.py")
     assert 'worker_class = "gthread"' in conf
     assert "threads = int(" in conf
-    dockerfile = rendered(actions, "Dockerfile")
+    dockerfile = rendered(changes, "Dockerfile")
     assert "gunicorn==" in dockerfile
     assert "uvicorn" not in dockerfile.lower()
     assert dockerfile.rstrip().endswith('"my_app.app:app"]')
-    conftest = rendered(actions, "tests/conftest.py")
+    conftest = rendered(changes, "tests/conftest.py")
     assert "from flask.testing import FlaskClient" in conftest
     assert "from my_app.app import app" in conftest
 
@@ -428,13 +428,13 @@ def test_rendered_files_have_no_leftover_template_syntax(tmp_path: Path, app_sou
     pyproject(tmp_path)
     write(tmp_path, "src/my_app/__init__.py", "")
     write(tmp_path, "src/my_app/main.py", app_source)
-    actions = scaffold.plan(project.read(tmp_path))
-    for action in actions:
-        assert action.content, action.path
+    changes = scaffold.plan(project.read(tmp_path))
+    for change in changes:
+        assert change.content, change.path
         for mark in ("[[", "[%", "%]", "[#"):
-            assert mark not in action.content, f"{action.path} has {mark!r}"
+            assert mark not in change.content, f"{change.path} has {mark!r}"
     for path in ("noxfile.py", "tasks.py", "gunicorn.conf.py", *STARTERS):
-        compile(rendered(actions, path), path, "exec")  # valid Python
+        compile(rendered(changes, path), path, "exec")  # valid Python
 
 
 def test_appended_config_parses_and_marks_missing_tiers_optional(tmp_path: Path) -> None:
@@ -476,11 +476,11 @@ def test_no_missing_tiers_means_no_tiers_table(tmp_path: Path) -> None:
 
 def test_apply_writes_exactly_the_plan(tmp_path: Path) -> None:
     found = fastapi_app(tmp_path)
-    actions = scaffold.plan(found)
-    scaffold.apply(tmp_path, actions)
-    for action in actions:
-        assert (tmp_path / action.path).read_text() == action.content
-        assert (tmp_path / action.path).stat().st_mode & 0o777 == 0o644
+    changes = scaffold.plan(found)
+    scaffold.apply(tmp_path, changes)
+    for change in changes:
+        assert (tmp_path / change.path).read_text() == change.content
+        assert (tmp_path / change.path).stat().st_mode & 0o777 == 0o644
     hidden = {p.name for p in tmp_path.rglob(".*")}
     assert hidden == {".dockerignore", ".github"}  # no temporary files left
 
@@ -493,14 +493,14 @@ def test_apply_rolls_back_everything_when_a_write_fails(tmp_path: Path) -> None:
     # `tests` is a regular file: creating tests/conftest.py fails after the workflows
     # (and .github/workflows/) were written.
     (tmp_path / "tests").write_text("not a directory\n")
-    actions = scaffold.plan(project.read(tmp_path), force=True)
-    assert statuses(actions)["nginx.conf"] == "overwrite"
-    order = [a.path for a in actions]
+    changes = scaffold.plan(project.read(tmp_path), force=True)
+    assert statuses(changes)["nginx.conf"] == "overwrite"
+    order = [a.path for a in changes]
     assert order.index(".github/workflows/cd.yml") < order.index("tests/conftest.py")
     before = snapshot(tmp_path)
 
     with pytest.raises(OSError, match="tests"):
-        scaffold.apply(tmp_path, actions)
+        scaffold.apply(tmp_path, changes)
 
     assert snapshot(tmp_path) == before  # same files, same bytes, no .github/ left
     assert (tmp_path / "nginx.conf").stat().st_mode & 0o777 == 0o600
@@ -509,10 +509,10 @@ def test_apply_rolls_back_everything_when_a_write_fails(tmp_path: Path) -> None:
 def test_force_overwrites_a_file_in_another_encoding(tmp_path: Path) -> None:
     fastapi_app(tmp_path)
     (tmp_path / "nginx.conf").write_bytes(b"# caf\xe9\n")
-    actions = scaffold.plan(project.read(tmp_path), force=True)
-    conflict = next(a for a in actions if a.path == "nginx.conf")
+    changes = scaffold.plan(project.read(tmp_path), force=True)
+    conflict = next(a for a in changes if a.path == "nginx.conf")
     assert "-# caf\ufffd" in conflict.diff.splitlines()
-    scaffold.apply(tmp_path, actions)
+    scaffold.apply(tmp_path, changes)
     assert (tmp_path / "nginx.conf").read_text() == conflict.content
 
 

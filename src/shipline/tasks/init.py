@@ -36,9 +36,9 @@ def init(
     with one_line_errors():
         found = detect.read(root, entry, wsgi)
         planned = scaffold.plan(found, base_image, force)
-    conflicts = [a for a in planned if a.status in ("conflict", "overwrite")]
-    for action in conflicts:
-        print(action.diff, end="" if action.diff.endswith("\n") else "\n")
+    conflicts = [c for c in planned if c.status in ("conflict", "overwrite")]
+    for change in conflicts:
+        print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     blocked = [a.path for a in planned if a.status == "conflict"]
     if blocked:
         raise Exit(
@@ -51,9 +51,9 @@ def init(
         f"shipline: {found.name}: package {found.package_dir}, "
         f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, Python {found.python}"
     )
-    for action in planned:
-        shown = f"{action.path} ([tool.shipline])" if action.status == "append" else action.path
-        print(f"  {action.status:>9}  {shown}")
+    for change in planned:
+        shown = f"{change.path} ([tool.shipline])" if change.status == "append" else change.path
+        print(f"  {change.status:>9}  {shown}")
     if not found.health_found:
         print(
             f"shipline: note: no {found.health_path} route found in {found.package_dir}; "
