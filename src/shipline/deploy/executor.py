@@ -8,13 +8,13 @@ the fleet-level rollback is `rollout`'s.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shipline import crashlog, health, smoke
+from shipline.clock import now
 from shipline.config import Config
 from shipline.deploy import commands as cmd
 from shipline.deploy import plan as plans
@@ -31,9 +31,8 @@ from shipline.deploy.plan import (
 )
 from shipline.deploy.scrub import Scrubber
 from shipline.errors import ShiplineError
+from shipline.progress import Echo
 from shipline.remote import HostSpec, Remote, RemoteError, RunResult
-
-Echo = Callable[[str], None]
 
 
 class DeployFailed(ShiplineError):
@@ -58,10 +57,6 @@ def free_mb(text: str) -> int:
 def one_line(text: str) -> str:
     """An audit entry stays one line, whatever a value in it held."""
     return "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -10,7 +10,6 @@ in a fixed order, before it changes any host (see `rollout`).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import secrets
 import threading
@@ -18,9 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from shipline import health
+from shipline import clock, health
 from shipline.deploy import commands as cmd
 from shipline.errors import ShiplineError
+from shipline.progress import Echo
 from shipline.remote import HostSpec, Remote, RemoteError
 
 
@@ -100,8 +100,7 @@ class Lease:
 
 
 def owner_record(who: str, version: str) -> str:
-    since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return json.dumps({"who": who, "version": version, "since": since}, sort_keys=True)
+    return json.dumps({"who": who, "version": version, "since": clock.now()}, sort_keys=True)
 
 
 def _release_all(leases: Sequence[Lease]) -> None:
@@ -117,7 +116,7 @@ def acquire_all(
     wait: float,
     cancelled: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
-    say: Callable[[str], None] = lambda _line: None,
+    say: Echo = lambda _line: None,
 ) -> None:
     """Every lease in a fixed order (by host), or none: a fleet deploy never holds some
     hosts while another holds the rest. Waits up to `wait` seconds for live holders."""

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from shipline.clock import now
 from shipline.deploy import lease as leases
-from shipline.deploy.executor import DeployFailed, Executor, HostRun, Interrupted, now
+from shipline.deploy.executor import DeployFailed, Executor, HostRun, Interrupted
 from shipline.deploy.plan import Inputs, Release, plan_host
 from shipline.deploy.survey import Truth
 from shipline.errors import ShiplineError

@@ -24,9 +24,8 @@ from shipline.deploy.scrub import Scrubber, env_values
 from shipline.deploy.survey import Deployed, Truth
 from shipline.errors import ConfigError, UsageError
 from shipline.images.meta import registry_of
+from shipline.progress import Echo
 from shipline.remote import HostSpec, Remote
-
-Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True)

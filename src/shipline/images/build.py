@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -18,8 +18,7 @@ from typing import Any
 from shipline.config import Config
 from shipline.errors import ConfigError, ShiplineError
 from shipline.images.meta import ImageMeta
-
-Echo = Callable[[str], None]
+from shipline.progress import Echo
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from shipline import clock
 from shipline.config import Config, show
 from shipline.errors import ConfigError
 from shipline.images import tags as tag_rules
@@ -106,7 +107,7 @@ def compute(cfg: Config, ctx: GitContext, environ: Mapping[str, str]) -> ImageMe
         "org.opencontainers.image.source": _source(project, ctx),
         "org.opencontainers.image.revision": ctx.sha,
         "org.opencontainers.image.version": version,
-        "org.opencontainers.image.created": ctx.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.opencontainers.image.created": clock.stamp(ctx.date),
         "org.opencontainers.image.title": cfg.project_name or "",
         "org.opencontainers.image.licenses": _license(project),
     }

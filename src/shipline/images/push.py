@@ -9,7 +9,7 @@ which tags made it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +24,7 @@ from tenacity import (
 from shipline.config import Config
 from shipline.errors import ShiplineError, UsageError
 from shipline.images.meta import ImageMeta
-
-Echo = Callable[[str], None]
+from shipline.progress import Echo
 
 TRANSIENT = re.compile(
     r"\b5\d\d\b|timeout|timed out|connection reset|connection refused|broken pipe|\bEOF\b"
