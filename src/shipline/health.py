@@ -33,6 +33,7 @@ def delays(first: float = 0.1, factor: float = 1.5, cap: float = 2.0) -> Iterato
 def wait_healthy(
     probe: Callable[[], Probe],
     timeout: float,
+    *,
     what: str,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,

@@ -146,7 +146,10 @@ def _judge_bandit(session: nox.Session, report: Path, explain: str) -> None:
         print(f"{f.filename}:{f.line}: {f.test_id} [{f.severity}/{f.confidence}] {f.text}")
         if in_actions:
             level = "error" if f.severity == "high" else "warning"
-            print(summary.annotation(level, f.filename, f.line, f"bandit {f.test_id}", f.text))
+            title = f"bandit {f.test_id}"
+            print(
+                summary.annotation(level, file=f.filename, line=f.line, title=title, message=f.text)
+            )
     if found:
         session.error(f"{explain}: {len(found)} found")
     session.log("bandit: no findings")

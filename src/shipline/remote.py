@@ -84,6 +84,7 @@ class Remote:
     def __init__(
         self,
         spec: HostSpec,
+        *,
         known_hosts: Path | None = None,
         key_file: Path | None = None,
         accept_new: bool = False,

@@ -42,11 +42,11 @@ def run_checks(
     One client for all of them: its connection pool and TLS context are made once (a
     deploy runs these on every host, and a fresh client costs more than the request)."""
     with httpx.Client(timeout=cfg.timeout) as client:
-        return _run(client, url.rstrip("/"), cfg, version, pause)
+        return _run(client, url.rstrip("/"), cfg=cfg, version=version, pause=pause)
 
 
 def _run(
-    client: httpx.Client, base: str, cfg: SmokeConfig, version: str | None, pause: float
+    client: httpx.Client, base: str, *, cfg: SmokeConfig, version: str | None, pause: float
 ) -> list[CheckResult]:
     body: dict[str, Any] = {}
     results: list[CheckResult] = []

@@ -53,7 +53,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, file: str, line: int, title: str, message: str) -> str:
+def annotation(level: str, *, file: str, line: int, title: str, message: str) -> str:
     """A workflow command that GitHub shows on the line of the file."""
     props = f"file={_escape_property(file)},line={line},title={_escape_property(title)}"
     return f"::{level} {props}::{_escape_data(message)}"

@@ -536,7 +536,7 @@ def test_00_a_canary_touched_on_the_host_is_seen_here(host: SSHHost, canaries: P
     """The control: a command run over this sshd creates the canary where the cases
     look for it (the deploy host is this machine, its filesystem this one)."""
     canary = canaries / "control"
-    remote = Remote(HostSpec.parse(host.spec), host.known_hosts, host.key)
+    remote = Remote(HostSpec.parse(host.spec), known_hosts=host.known_hosts, key_file=host.key)
     try:
         done = remote.run(["sh", "-c", 'touch "$1"', "sh", str(canary)])
     finally:

@@ -92,9 +92,9 @@ def test_ci_usage(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_annotations_escape_what_github_requires() -> None:
-    assert summary.annotation("error", "a,b:c.py", 3, "bandit B602", "50%\nshell=True") == (
-        "::error file=a%2Cb%3Ac.py,line=3,title=bandit B602::50%25%0Ashell=True"
-    )
+    assert summary.annotation(
+        "error", file="a,b:c.py", line=3, title="bandit B602", message="50%\nshell=True"
+    ) == ("::error file=a%2Cb%3Ac.py,line=3,title=bandit B602::50%25%0Ashell=True")
 
 
 def test_a_delivery_task_without_an_action_is_named(tmp_path: Path) -> None:

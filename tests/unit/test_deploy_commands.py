@@ -319,7 +319,12 @@ def test_values_reach_docker_verbatim(sb: Sandbox, payload: str) -> None:
     ]
     app = sb.host / "app"
     tar = cmd.stage_payload(hostile_files(hostile))
-    staged = sb.run(cmd.stage(str(app), f"{app}/releases/v2", hostile, "blue", 1), stdin=tar)
+    staged = sb.run(
+        cmd.stage(
+            str(app), release=f"{app}/releases/v2", image=hostile, slot="blue", min_free_mb=1
+        ),
+        stdin=tar,
+    )
     assert staged.returncode == 0, staged.stderr
     assert (app / "releases" / "v2" / "image").read_bytes() == f"{hostile}\n".encode()
     assert sb.docker_calls()[2:] == [["image", "inspect", hostile], ["pull", "--quiet", hostile]]
@@ -332,7 +337,9 @@ def test_values_reach_docker_verbatim(sb: Sandbox, payload: str) -> None:
     ]
     for number in range(4):  # more releases than `keep`: the prune runs, images too
         (app / "releases" / f"old{number}").mkdir()
-    finished = sb.run(cmd.finish(str(app), "{}", 3, hostile, "line"))
+    finished = sb.run(
+        cmd.finish(str(app), state_json="{}", keep=3, name=hostile, audit_line="line")
+    )
     assert finished.returncode == 0, finished.stderr
     assert sb.docker_calls()[-1][-1] == hostile  # `docker image ls ... NAME`
     assert not sb.canary_fired()
@@ -369,7 +376,7 @@ def test_every_script_is_named_and_parses() -> None:
 
 
 def test_the_new_commands_are_their_scripts() -> None:
-    assert cmd.stage("/p", "/p/r", "img", "blue", 7) == [
+    assert cmd.stage("/p", release="/p/r", image="img", slot="blue", min_free_mb=7) == [
         "sh",
         "-c",
         cmd._STAGE,
@@ -397,7 +404,7 @@ def test_the_new_commands_are_their_scripts() -> None:
         "3",
         "0",
     ]
-    assert cmd.finish("/p", "{}", 5, "reg/web", "line") == [
+    assert cmd.finish("/p", state_json="{}", keep=5, name="reg/web", audit_line="line") == [
         "sh",
         "-c",
         cmd._FINISH,
@@ -408,10 +415,18 @@ def test_the_new_commands_are_their_scripts() -> None:
         "reg/web",
         "line",
     ]
-    assert cmd.finish("/p", "{}", 0, "reg/web", "line")[6] == "2"  # live and previous stay
-    assert cmd.script_name(cmd.stage("/p", "/r", "i", "b", 1)) == "stage"
+    assert (
+        cmd.finish("/p", state_json="{}", keep=0, name="reg/web", audit_line="line")[6] == "2"
+    )  # live and previous stay
+    assert (
+        cmd.script_name(cmd.stage("/p", release="/r", image="i", slot="b", min_free_mb=1))
+        == "stage"
+    )
     assert cmd.script_name(cmd.drain_and_stop("web", "blue", 2)) == "drain-and-stop"
-    assert cmd.script_name(cmd.finish("/p", "{}", 3, "n", "l")) == "finish"
+    assert (
+        cmd.script_name(cmd.finish("/p", state_json="{}", keep=3, name="n", audit_line="l"))
+        == "finish"
+    )
     # No file is a parameter: none can reach argv, whatever its size or bytes.
     assert list(inspect.signature(cmd.stage).parameters) == [
         "path",
@@ -423,7 +438,13 @@ def test_the_new_commands_are_their_scripts() -> None:
 
 
 def test_show_names_the_script_and_gives_long_words_by_size() -> None:
-    argv = cmd.stage("/srv/web", "/srv/web/releases/v2", "reg/web@sha256:2", "green", 1024)
+    argv = cmd.stage(
+        "/srv/web",
+        release="/srv/web/releases/v2",
+        image="reg/web@sha256:2",
+        slot="green",
+        min_free_mb=1024,
+    )
     assert cmd.show(argv) == (
         "sh -c <stage script> sh /srv/web /srv/web/releases/v2 reg/web@sha256:2 green 1024"
     )
@@ -432,9 +453,11 @@ def test_show_names_the_script_and_gives_long_words_by_size() -> None:
         "sh -c <drain-and-stop script> sh web-proxy-nginx-1 2 web-blue "
         + shlex.quote(cmd._DRAINING)
     )
-    assert cmd.show(cmd.finish("/srv/web", '{"slot": "green"}', 3, "reg/web", "T bob")) == (
-        "sh -c <finish script> sh /srv/web '{\"slot\": \"green\"}' 3 reg/web 'T bob'"
-    )
+    assert cmd.show(
+        cmd.finish(
+            "/srv/web", state_json='{"slot": "green"}', keep=3, name="reg/web", audit_line="T bob"
+        )
+    ) == ("sh -c <finish script> sh /srv/web '{\"slot\": \"green\"}' 3 reg/web 'T bob'")
     # Sizes in bytes, not characters; a long word is a size even without a newline.
     assert cmd.show(["echo", "é\n"]) == "echo '<3 bytes>'"
     assert cmd.show(["echo", "x" * 120]) == "echo " + "x" * 120
@@ -488,7 +511,9 @@ def stage(
     """Stage FILES (with `env` as app.env, `files` replacing some) into releases/v2 for
     green; `stdin` sends those bytes instead of the tar."""
     app = sb.host / "app"
-    argv = cmd.stage(str(app), f"{app}/releases/v2", IMAGE, "green", min_free_mb)
+    argv = cmd.stage(
+        str(app), release=f"{app}/releases/v2", image=IMAGE, slot="green", min_free_mb=min_free_mb
+    )
     payload = cmd.stage_payload({**FILES, "app.env": env, **(files or {})})
     return sb.run(argv, shell, stdin=payload if stdin is None else stdin, umask=umask)
 
@@ -740,7 +765,9 @@ def test_stage_when_df_says_nothing(sb: Sandbox) -> None:
 def test_stage_where_no_directory_can_be_made(sb: Sandbox) -> None:
     blocked = sb.host / "file"
     blocked.write_text("not a directory")
-    argv = cmd.stage(str(blocked), f"{blocked}/releases/v2", IMAGE, "green", 1)
+    argv = cmd.stage(
+        str(blocked), release=f"{blocked}/releases/v2", image=IMAGE, slot="green", min_free_mb=1
+    )
     done = sb.run(argv, stdin=cmd.stage_payload(FILES))
     assert done.returncode == 1
     assert free_mb(done.stdout) == 0
@@ -756,7 +783,7 @@ def test_stage_writes_hostile_values_verbatim(sb: Sandbox, payload: str, shell: 
     release = f"{app}/releases/{hostile}"
     Path(f"{app}/slots/{hostile}.env").parent.mkdir(parents=True, exist_ok=True)
     files = hostile_files(hostile)
-    argv = cmd.stage(app, release, hostile, hostile, 1)
+    argv = cmd.stage(app, release=release, image=hostile, slot=hostile, min_free_mb=1)
     done = sb.run(argv, shell, stdin=cmd.stage_payload(files))
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert not sb.canary_fired()
@@ -1194,11 +1221,22 @@ def test_the_survey_reads_what_switch_stage_and_finish_wrote(sb: Sandbox) -> Non
     assert sb.run(cmd.switch(str(path), "app", (("web", 8002), ("worker", 8004)))).returncode == 0
     slot_env = b"APP_IMAGE=reg/web@sha256:2\nAPP_VERSION=v2\n"
     files = {**FILES, "slot.env": slot_env, "app.env": b"SECRET=1\n"}
-    staged = cmd.stage(str(path), f"{path}/releases/v2", "reg/web@sha256:2", "green", 1)
+    staged = cmd.stage(
+        str(path),
+        release=f"{path}/releases/v2",
+        image="reg/web@sha256:2",
+        slot="green",
+        min_free_mb=1,
+    )
     assert sb.run(staged, stdin=cmd.stage_payload(files)).returncode == 0
     state = {"slot": "blue", "version": "v1", "image": "reg/web@sha256:1", "history": []}
     text = json.dumps(state, indent=2)
-    assert sb.run(cmd.finish(str(path), text, 3, "reg/web", "T deployed")).returncode == 0
+    assert (
+        sb.run(
+            cmd.finish(str(path), state_json=text, keep=3, name="reg/web", audit_line="T deployed")
+        ).returncode
+        == 0
+    )
     (path / ".switching").touch()
     image = "reg/web@sha256:" + "2" * 64
     sb.answer("inspect.-f", "true\n")
@@ -1275,7 +1313,15 @@ def make_releases(app: Path, count: int) -> Path:
 def finish(
     sb: Sandbox, keep: int = 3, line: str = "T bob deployed v5", app: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return sb.run(cmd.finish(str(app or sb.host / "app"), STATE, keep, "reg/web", line))
+    return sb.run(
+        cmd.finish(
+            str(app or sb.host / "app"),
+            state_json=STATE,
+            keep=keep,
+            name="reg/web",
+            audit_line=line,
+        )
+    )
 
 
 def test_finish_records_audits_and_prunes(sb: Sandbox) -> None:
@@ -1367,7 +1413,7 @@ def test_finish_replaces_state_json_whole(sb: Sandbox) -> None:
     (path / "state.json").write_text('{"slot": "blue"}\n')
     before = (path / "state.json").stat().st_ino
     text = json.dumps({"slot": "green", "who": f"$(touch {sb.canary}) `x` 'q' \"d\" \\n"})
-    done = sb.run(cmd.finish(str(path), text, 3, "reg/web", "line"))
+    done = sb.run(cmd.finish(str(path), state_json=text, keep=3, name="reg/web", audit_line="line"))
     assert done.returncode == 0, done.stderr
     assert (path / "state.json").read_text() == text + "\n"
     # Written beside and renamed over: a reader never sees half a file.
@@ -1386,7 +1432,9 @@ def test_finish_writes_hostile_values_verbatim(sb: Sandbox, payload: str, shell:
     state = f'{{"who": {json.dumps(hostile)}}}\n{hostile}'
     line = f"T {hostile} deployed {hostile} %s %d \\n"
     sb.answer("image.ls", "".join(f"reg/web@sha256:{i} id{i}\n" for i in range(1, 5)))
-    done = sb.run(cmd.finish(str(app), state, 3, hostile, line), shell)
+    done = sb.run(
+        cmd.finish(str(app), state_json=state, keep=3, name=hostile, audit_line=line), shell
+    )
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert not sb.canary_fired()
     assert (app / "state.json").read_bytes() == (state + "\n").encode()
@@ -1409,6 +1457,11 @@ def test_audit_appends_lines_verbatim(sb: Sandbox) -> None:
         assert sb.run(cmd.audit(str(path), line)).returncode == 0
     assert (path / "audit.log").read_text() == "".join(f"{line}\n" for line in lines)
     # `finish` appends to the same log, as verbatim.
-    assert sb.run(cmd.finish(str(path), "{}", 3, "reg/web", lines[1])).returncode == 0
+    assert (
+        sb.run(
+            cmd.finish(str(path), state_json="{}", keep=3, name="reg/web", audit_line=lines[1])
+        ).returncode
+        == 0
+    )
     assert (path / "audit.log").read_text() == "".join(f"{line}\n" for line in [*lines, lines[1]])
     assert not sb.canary_fired()

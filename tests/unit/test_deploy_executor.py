@@ -152,7 +152,9 @@ class FakeHost:
             self.upstreams = {s: port(deploy, "blue", s) for s in deploy.services}
             env = f"APP_IMAGE={live.image}\nAPP_VERSION={live.version}\n".encode()
             self.files[f"{deploy.path}/slots/blue.env"] = (env, 0o644)
-            self.state = record_after("blue", live, Truth(None, None, False, (), ()), "T0")
+            self.state = record_after(
+                "blue", live, truth_before=Truth(None, None, False, (), ()), when="T0"
+            )
 
     # -- the Remote interface ------------------------------------------------------------
     def connect(self) -> None:
@@ -364,7 +366,9 @@ def deploy_once(
     ex = make_executor(c, {HOST: host}, echoed)
     prepare(ex)
     truth = ex.survey(HOST)
-    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), truth, inputs, pulled=False)
+    plan = plans.plan_host(
+        c, host=HOST, release=plans.Release("v2", V2), truth=truth, inputs=inputs, pulled=False
+    )
     ex.execute(plan)
     ex.finish(plan, NAME)
     return ex
@@ -422,7 +426,9 @@ def test_a_second_deploy_goes_back_into_the_stopped_slot(
     ex = make_executor(c, {HOST: host}, echoed)
     truth = ex.survey(HOST)
     assert (truth.live, truth.running) == ("green", Deployed("v2", V2))  # blue exited
-    plan = plans.plan_host(c, HOST, plans.Release("v3", V3), truth, NO_LOGIN, pulled=False)
+    plan = plans.plan_host(
+        c, host=HOST, release=plans.Release("v3", V3), truth=truth, inputs=NO_LOGIN, pulled=False
+    )
     assert plan.next == "blue"
     ex.execute(plan)
     ex.finish(plan, NAME)
@@ -674,7 +680,14 @@ def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list
             ex.cancel.set()
 
     host.on_run = on_run
-    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    plan = plans.plan_host(
+        c,
+        host=HOST,
+        release=plans.Release("v2", V2),
+        truth=ex.survey(HOST),
+        inputs=LOGIN,
+        pulled=False,
+    )
     with pytest.raises(Interrupted) as caught:
         ex.execute(plan)
     assert str(caught.value) == "deploy@app1: interrupted by SIGINT; rolled back"
@@ -693,7 +706,14 @@ def test_cancel_during_the_health_wait(c: config.Config, echoed: list[str]) -> N
     ex = make_executor(c, {HOST: host}, echoed)
     ex.signal_name = "SIGTERM"
     host.on_run = lambda name: ex.cancel.set() if name == "probe" else None
-    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    plan = plans.plan_host(
+        c,
+        host=HOST,
+        release=plans.Release("v2", V2),
+        truth=ex.survey(HOST),
+        inputs=LOGIN,
+        pulled=False,
+    )
     with pytest.raises(Interrupted, match="interrupted by SIGTERM; rolled back"):
         ex.execute(plan)
     assert running(host) == {"blue": V1}
@@ -710,7 +730,14 @@ def test_a_lost_lease_stops_without_touching_the_host(c: config.Config, echoed: 
             lease.lost = True
 
     host.on_run = on_run
-    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), LOGIN, False)
+    plan = plans.plan_host(
+        c,
+        host=HOST,
+        release=plans.Release("v2", V2),
+        truth=ex.survey(HOST),
+        inputs=LOGIN,
+        pulled=False,
+    )
     with pytest.raises(leases.LeaseLost, match="another deploy broke this deploy's lock"):
         ex.execute(plan)
     assert host.labels[-1] == "login"  # no stage, no diagnostics, no undo, no audit
@@ -840,7 +867,14 @@ def test_the_audit_line_is_scrubbed(c: config.Config, echoed: list[str]) -> None
         Scrubber.of([*env_values(ENV), TOKEN]),
         TOKEN,
     )
-    plan = plans.plan_host(c, HOST, plans.Release("v2", V2), ex.survey(HOST), NO_LOGIN, False)
+    plan = plans.plan_host(
+        c,
+        host=HOST,
+        release=plans.Release("v2", V2),
+        truth=ex.survey(HOST),
+        inputs=NO_LOGIN,
+        pulled=False,
+    )
     ex.execute(plan)
     ex.finish(plan, NAME)
     (line,) = host.audits()
@@ -890,7 +924,7 @@ def test_acquire_all_takes_every_lease_in_host_order(c: config.Config) -> None:
     journal: list[tuple[str, str]] = []
     hosts = fleet(c, ["b", "a"], journal)
     held = [lease_of(spec, host) for spec, host in hosts.items()]
-    leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+    leases.acquire_all(held, owner="owner", wait=0, cancelled=lambda: False, sleep=lambda _s: None)
     assert journal == [("a", "acquire"), ("b", "acquire")]
     assert all(lease.held for lease in held)
     tokens = {argv[5] for host in hosts.values() for argv, _ in host.calls}
@@ -903,7 +937,9 @@ def test_acquire_all_holds_nothing_when_a_host_is_locked(c: config.Config) -> No
     hosts[HostSpec("deploy", "b")].leases = [RunResult(3, f"held 12 {HOLDER} \n", "")]
     held = [lease_of(spec, host) for spec, host in hosts.items()]
     with pytest.raises(leases.Locked) as caught:
-        leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+        leases.acquire_all(
+            held, owner="owner", wait=0, cancelled=lambda: False, sleep=lambda _s: None
+        )
     assert journal == [("a", "acquire"), ("b", "acquire"), ("a", "release")]
     assert str(caught.value).startswith(
         "deploy@b is locked by bob@ci deploying v9 since 2030-01-01T00:00:00Z "
@@ -924,7 +960,7 @@ def test_acquire_all_waits_for_a_live_holder(c: config.Config) -> None:
     ]
     pauses: list[float] = []
     held = [lease_of(spec, host) for spec, host in hosts.items()]
-    leases.acquire_all(held, "owner", 30, lambda: False, sleep=pauses.append)
+    leases.acquire_all(held, owner="owner", wait=30, cancelled=lambda: False, sleep=pauses.append)
     assert journal == [
         ("a", "acquire"),
         ("b", "acquire"),
@@ -941,7 +977,9 @@ def test_acquire_all_stops_waiting_when_cancelled(c: config.Config) -> None:
     hosts[HostSpec("deploy", "a")].leases = [RunResult(3, "busy\n", "")]
     held = [lease_of(spec, host) for spec, host in hosts.items()]
     with pytest.raises(leases.Locked, match="a concurrent lock check"):
-        leases.acquire_all(held, "owner", 3600, lambda: True, sleep=lambda _s: None)
+        leases.acquire_all(
+            held, owner="owner", wait=3600, cancelled=lambda: True, sleep=lambda _s: None
+        )
 
 
 def test_acquire_all_releases_what_it_took_when_a_host_errors(c: config.Config) -> None:
@@ -953,7 +991,9 @@ def test_acquire_all_releases_what_it_took_when_a_host_errors(c: config.Config) 
     ]
     held = [lease_of(spec, host) for spec, host in hosts.items()]
     with pytest.raises(ShiplineError, match="cannot take the deploy lock on deploy@b: mkdir"):
-        leases.acquire_all(held, "owner", 0, lambda: False, sleep=lambda _s: None)
+        leases.acquire_all(
+            held, owner="owner", wait=0, cancelled=lambda: False, sleep=lambda _s: None
+        )
     # Every lease or none: host a must not stay locked until its lease goes stale.
     assert not any(lease.held for lease in held)
     assert ("a", "release") in journal
@@ -963,7 +1003,9 @@ def test_a_broken_stale_lease_is_reported(c: config.Config) -> None:
     hosts = fleet(c, ["a"])
     hosts[HostSpec("deploy", "a")].leases = [RunResult(0, f"broke 700 {HOLDER} \n", "")]
     (lease,) = [lease_of(spec, host) for spec, host in hosts.items()]
-    leases.acquire_all([lease], "owner", 0, lambda: False, sleep=lambda _s: None)
+    leases.acquire_all(
+        [lease], owner="owner", wait=0, cancelled=lambda: False, sleep=lambda _s: None
+    )
     assert lease.held
     assert lease.broken is not None
     assert lease.broken.heartbeat_age == 700
@@ -1007,7 +1049,7 @@ def test_a_broken_lease_is_still_reported_after_a_retake_round(
     a.leases = [RunResult(0, f"broke 700 {HOLDER} \n", ""), RunResult(0, "taken\n", "")]
     b.leases = [held_by_bob(), RunResult(0, "taken\n", "")]
     held = [lease_of(spec, host) for spec, host in hosts.items()]
-    leases.acquire_all(held, "owner", 30, lambda: False, sleep=clock.sleep)
+    leases.acquire_all(held, owner="owner", wait=30, cancelled=lambda: False, sleep=clock.sleep)
     assert journal == [
         ("a", "acquire"),  # broke the stale lease
         ("b", "acquire"),  # held: give a back, wait
@@ -1030,7 +1072,9 @@ def test_the_waiting_line_is_said_once(c: config.Config, clock: Clock) -> None:
     hosts[HostSpec("deploy", "b")].leases.append(RunResult(0, "taken\n", ""))
     held = [lease_of(spec, host) for spec, host in hosts.items()]
     said: list[str] = []
-    leases.acquire_all(held, "owner", 30, lambda: False, sleep=clock.sleep, say=said.append)
+    leases.acquire_all(
+        held, owner="owner", wait=30, cancelled=lambda: False, sleep=clock.sleep, say=said.append
+    )
     assert said == [
         "waiting for deploy@b's lock, held by bob@ci deploying v9 since "
         "2030-01-01T00:00:00Z (up to 30 s)"
@@ -1043,18 +1087,23 @@ def test_nothing_is_said_without_a_wait(c: config.Config, clock: Clock) -> None:
     said: list[str] = []
     free = fleet(c, ["a"])
     leases.acquire_all(
-        [lease_of(s, h) for s, h in free.items()], "o", 30, lambda: False, clock.sleep, said.append
+        [lease_of(s, h) for s, h in free.items()],
+        owner="o",
+        wait=30,
+        cancelled=lambda: False,
+        sleep=clock.sleep,
+        say=said.append,
     )
     locked = fleet(c, ["a"])
     locked[HostSpec("deploy", "a")].leases = [held_by_bob()]
     with pytest.raises(leases.Locked):  # --lock-wait 0: no wait to announce
         leases.acquire_all(
             [lease_of(s, h) for s, h in locked.items()],
-            "o",
-            0,
-            lambda: False,
-            clock.sleep,
-            said.append,
+            owner="o",
+            wait=0,
+            cancelled=lambda: False,
+            sleep=clock.sleep,
+            say=said.append,
         )
     assert said == []
     assert clock.sleeps == []
@@ -1069,7 +1118,11 @@ def test_the_last_try_is_at_the_deadline(c: config.Config, clock: Clock) -> None
     start = clock.now
     with pytest.raises(leases.Locked, match="deploy@a is locked by bob@ci"):
         leases.acquire_all(
-            [lease_of(s, h) for s, h in hosts.items()], "o", 5, lambda: False, clock.sleep
+            [lease_of(s, h) for s, h in hosts.items()],
+            owner="o",
+            wait=5,
+            cancelled=lambda: False,
+            sleep=clock.sleep,
         )
     # Backing off 0.2 s, x1.5 each time, at most 2 s; the last pause is cut short so
     # that the last try falls on the deadline, not a pause before it.
@@ -1087,7 +1140,7 @@ def test_a_lock_freed_by_the_deadline_is_taken(c: config.Config, clock: Clock) -
     host.leases = [held_by_bob()] * 7 + [RunResult(0, "taken\n", "")]  # free at the last try
     (lease,) = [lease_of(s, h) for s, h in hosts.items()]
     start = clock.now
-    leases.acquire_all([lease], "o", 5, lambda: False, clock.sleep)
+    leases.acquire_all([lease], owner="o", wait=5, cancelled=lambda: False, sleep=clock.sleep)
     assert lease.held
     assert clock.now == pytest.approx(start + 5)
     assert host.labels.count("acquire") == 8

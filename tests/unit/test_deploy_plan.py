@@ -51,11 +51,11 @@ def make(
 ) -> plans.HostPlan:
     return plans.plan_host(
         cfg(tmp_path, extra),
-        HOST,
-        plans.Release("v2", V2),
-        blue_live() if truth is None else truth,
-        inputs,
-        pulled,
+        host=HOST,
+        release=plans.Release("v2", V2),
+        truth=blue_live() if truth is None else truth,
+        inputs=inputs,
+        pulled=pulled,
     )
 
 
@@ -155,7 +155,9 @@ def test_the_exact_commands(tmp_path: Path) -> None:
     assert isinstance(stage, plans.Stage)
     deploy = cfg(tmp_path).deploy
     release = plans.Release("v2", V2)
-    assert list(stage.argv) == cmd.stage("/srv/web", "/srv/web/releases/v2", V2, "green", 1024)
+    assert list(stage.argv) == cmd.stage(
+        "/srv/web", release="/srv/web/releases/v2", image=V2, slot="green", min_free_mb=1024
+    )
     assert stage.argv[:4] == ("sh", "-c", cmd._STAGE, "sh")
     assert stage.argv[4:] == ("/srv/web", "/srv/web/releases/v2", V2, "green", "1024")
     assert stage.min_free_mb == 1024
@@ -329,7 +331,12 @@ def test_release_directory(version: str, directory: str, reported: str | None) -
 def test_a_digest_release_lives_in_its_own_directory(tmp_path: Path) -> None:
     digest = "sha256:" + "c" * 64
     plan = plans.plan_host(
-        cfg(tmp_path), HOST, plans.Release(digest, V2), FIRST, INPUTS, pulled=False
+        cfg(tmp_path),
+        host=HOST,
+        release=plans.Release(digest, V2),
+        truth=FIRST,
+        inputs=INPUTS,
+        pulled=False,
     )
     stage = next(s for s in plan.steps if isinstance(s, plans.Stage))
     assert stage.argv[5] == f"/srv/web/releases/sha256-{'c' * 64}"  # its app.env, its image
@@ -373,7 +380,9 @@ def test_finish_records_the_slot_and_history_audits_and_prunes(tmp_path: Path) -
     c = cfg(tmp_path, "keep = 5\n")
     plan = make(tmp_path)
     line = plans.audit_line("2030-01-02T03:04:05Z", "bob", plan, "deployed")
-    step = plans.finish_step(c, plan, "2030-01-02T03:04:05Z", "reg.example/acme/web", line)
+    step = plans.finish_step(
+        c, plan, when="2030-01-02T03:04:05Z", name="reg.example/acme/web", audit=line
+    )
     assert type(step) is plans.Run  # one command
     assert step.name == "record, audit, prune (keep the last 5 releases)"
     assert step.argv[:5] == ("sh", "-c", cmd._FINISH, "sh", "/srv/web")
@@ -388,17 +397,21 @@ def test_finish_records_the_slot_and_history_audits_and_prunes(tmp_path: Path) -
         ],
     }
     assert step.argv[6:] == ("5", "reg.example/acme/web", line)
-    assert list(step.argv) == cmd.finish("/srv/web", step.argv[5], 5, "reg.example/acme/web", line)
+    assert list(step.argv) == cmd.finish(
+        "/srv/web", state_json=step.argv[5], keep=5, name="reg.example/acme/web", audit_line=line
+    )
     assert step.describe().startswith("sh -c <finish script> sh /srv/web ")
 
 
 def test_finish_keeps_at_least_the_live_and_the_previous_release(tmp_path: Path) -> None:
-    step = plans.finish_step(cfg(tmp_path, "keep = 1\n"), make(tmp_path), "T", "n", "line")
+    step = plans.finish_step(
+        cfg(tmp_path, "keep = 1\n"), make(tmp_path), when="T", name="n", audit="line"
+    )
     assert step.argv[6] == "2"
 
 
 def test_a_first_deploy_records_a_history_of_one(tmp_path: Path) -> None:
-    step = plans.finish_step(cfg(tmp_path), make(tmp_path, FIRST), "T", "n", "line")
+    step = plans.finish_step(cfg(tmp_path), make(tmp_path, FIRST), when="T", name="n", audit="line")
     assert json.loads(step.argv[5]) == {
         "slot": "blue",
         "version": "v2",

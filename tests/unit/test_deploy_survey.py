@@ -271,7 +271,9 @@ def test_record_after_puts_the_new_version_first_without_duplicates() -> None:
         (),
         (Deployed("v2", V2), Deployed("v1", V1), Deployed("v2", V2)),
     )
-    state = json.loads(survey.record_after("green", Deployed("v3", V3), before, "T"))
+    state = json.loads(
+        survey.record_after("green", Deployed("v3", V3), truth_before=before, when="T")
+    )
     assert state == {
         "slot": "green",
         "version": "v3",
@@ -286,14 +288,16 @@ def test_record_after_puts_the_new_version_first_without_duplicates() -> None:
 
 def test_record_after_a_rollback_does_not_list_the_image_twice() -> None:
     before = Truth("green", Deployed("v2", V2), False, (), (Deployed("v2", V2), Deployed("v1", V1)))
-    state = json.loads(survey.record_after("blue", Deployed("v1", V1), before, "T"))
+    state = json.loads(
+        survey.record_after("blue", Deployed("v1", V1), truth_before=before, when="T")
+    )
     assert [(e["version"], e["image"]) for e in state["history"]] == [("v1", V1), ("v2", V2)]
 
 
 def test_record_after_keeps_the_newest(deploy: config.DeployConfig) -> None:
     history = tuple(Deployed(f"v{i}", f"reg/app@sha256:{i:064d}") for i in range(20, 0, -1))
     before = Truth("blue", history[0], False, (), history)
-    text = survey.record_after("green", Deployed("v21", V3), before, "T", keep=4)
+    text = survey.record_after("green", Deployed("v21", V3), truth_before=before, when="T", keep=4)
     versions = [e["version"] for e in json.loads(text)["history"]]
     assert versions == ["v21", "v20", "v19", "v18"]
     # What it writes is what the next survey reads back.

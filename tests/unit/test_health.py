@@ -42,9 +42,9 @@ def test_waits_until_healthy_and_reports_the_time() -> None:
     took = wait_healthy(
         scripted(STARTING, STARTING, STARTING, HEALTHY),
         120,
-        "app",  # type: ignore[arg-type]
-        clock.sleep,
-        clock,
+        what="app",  # type: ignore[arg-type]
+        sleep=clock.sleep,
+        clock=clock,
     )
     assert clock.sleeps == [0.1, pytest.approx(0.15), pytest.approx(0.225)]
     assert took == pytest.approx(0.475)
@@ -62,7 +62,7 @@ def test_waits_until_healthy_and_reports_the_time() -> None:
 def test_fails_fast_with_the_reason(probe: Probe, message: str) -> None:
     clock = Clock()
     with pytest.raises(NotHealthy) as caught:
-        wait_healthy(scripted(STARTING, probe), 120, "app", clock.sleep, clock)  # type: ignore[arg-type]
+        wait_healthy(scripted(STARTING, probe), 120, what="app", sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
     assert str(caught.value).startswith(message)
     assert clock.now < 1
 
@@ -70,5 +70,5 @@ def test_fails_fast_with_the_reason(probe: Probe, message: str) -> None:
 def test_times_out() -> None:
     clock = Clock()
     with pytest.raises(NotHealthy, match=r"app was not healthy after 10 s \(still starting\)"):
-        wait_healthy(scripted(STARTING), 10, "app", clock.sleep, clock)  # type: ignore[arg-type]
+        wait_healthy(scripted(STARTING), 10, what="app", sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
     assert 8 <= clock.now <= 10

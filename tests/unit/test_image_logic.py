@@ -152,7 +152,9 @@ def test_push_retries_transient_errors_and_reports_the_digest(tmp_path: Path) ->
     api = FakeAPI({"1.2.3": [FLAKY, FLAKY, DONE], "1": [DONE]})
     creds = push.Credentials("ghcr.io", "ci", "s3cret")
     lines: list[str] = []
-    report = push.push(FakeClient(api), release(tmp_path), creds, lines.append, wait_seconds=0)
+    report = push.push(
+        FakeClient(api), release(tmp_path), creds=creds, echo=lines.append, wait_seconds=0
+    )
     assert report == push.PushReport("sha256:feed", ("1.2.3", "1"))
     assert [tag for tag, _ in api.calls] == ["1.2.3", "1.2.3", "1.2.3", "1"]
     assert api.calls[0][1]["auth_config"] == {"username": "ci", "password": "s3cret"}
@@ -165,7 +167,9 @@ def test_a_hard_failure_says_which_tags_made_it(tmp_path: Path) -> None:
     api = FakeAPI({"1.2.3": [DONE], "1": [denied]})
     creds = push.Credentials("ghcr.io", "ci", "s3cret")
     with pytest.raises(ShiplineError) as caught:
-        push.push(FakeClient(api), release(tmp_path), creds, lambda line: None, wait_seconds=0)
+        push.push(
+            FakeClient(api), release(tmp_path), creds=creds, echo=lambda line: None, wait_seconds=0
+        )
     assert str(caught.value) == (
         "push of ghcr.io/acme/web:1 failed: denied: *** is not allowed; pushed: 1.2.3; "
         "not pushed: 1"
@@ -181,5 +185,7 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
         match=r"failed: received unexpected HTTP status: 503; "
         r"pushed: none; not pushed: 1.2.3, 1",
     ):
-        push.push(FakeClient(api), release(tmp_path), creds, lambda line: None, wait_seconds=0)
+        push.push(
+            FakeClient(api), release(tmp_path), creds=creds, echo=lambda line: None, wait_seconds=0
+        )
     assert len(api.calls) == 4

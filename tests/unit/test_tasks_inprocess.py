@@ -102,7 +102,7 @@ def test_a_bug_is_one_line_naming_its_log(
 ) -> None:
     from shipline.deploy import run as deploy_run
 
-    def broken(*_args: object) -> list[str]:
+    def broken(*_args: object, **_kwargs: object) -> list[str]:
         raise KeyError("an unforeseen case")
 
     monkeypatch.setattr(deploy_run, "preview", broken)

@@ -202,7 +202,7 @@ STAGED = ("compose.yml", "app.env", "slot.env", "nginx.conf", "proxy.yml")
 """What `stage` reads from the tar on its stdin, in this order; app.env is the secret."""
 
 
-def stage(path: str, release: str, image: str, slot: str, min_free_mb: int) -> Argv:
+def stage(path: str, *, release: str, image: str, slot: str, min_free_mb: int) -> Argv:
     """One round trip: directories, free space (exit 4 below `min_free_mb`), the files
     from a tar on stdin (`stage_payload`: the release's compose file and env file, mode
     0600, the slot's variables, the proxy's config and compose file), the image, pulled
@@ -360,7 +360,7 @@ true
 """
 
 
-def finish(path: str, state_json: str, keep: int, name: str, audit_line: str) -> Argv:
+def finish(path: str, *, state_json: str, keep: int, name: str, audit_line: str) -> Argv:
     """One round trip after success: the record (state.json), the audit line, and the
     prune (the newest `keep` release directories and the images they name stay)."""
     return sh(_FINISH, path, state_json, str(max(keep, 2)), name, audit_line)

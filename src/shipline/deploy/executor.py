@@ -203,7 +203,7 @@ class Executor:
         return health.wait_healthy(
             probe,
             self.cfg.deploy.health_timeout,
-            f"{step.service} {run.plan.release.version} on {host}",
+            what=f"{step.service} {run.plan.release.version} on {host}",
         )
 
     # -- one host --------------------------------------------------------------------------
@@ -242,7 +242,7 @@ class Executor:
     def finish(self, plan: HostPlan, name: str) -> None:
         """Record, audit, prune; none of it can break the deploy that just succeeded."""
         line = one_line(self.scrub.text(plans.audit_line(now(), self.who, plan, "deployed")))
-        step = plans.finish_step(self.cfg, plan, now(), name, line)
+        step = plans.finish_step(self.cfg, plan, when=now(), name=name, audit=line)
         try:
             out = self.run(plan.host, step.argv)
             if out.code != 0:

@@ -112,6 +112,7 @@ def _release_all(leases: Sequence[Lease]) -> None:
 
 def acquire_all(
     leases: Sequence[Lease],
+    *,
     owner: str,
     wait: float,
     cancelled: Callable[[], bool],

@@ -206,7 +206,7 @@ class Inputs:
 
 
 def plan_host(
-    cfg: Config, host: HostSpec, release: Release, truth: Truth, inputs: Inputs, pulled: bool
+    cfg: Config, *, host: HostSpec, release: Release, truth: Truth, inputs: Inputs, pulled: bool
 ) -> HostPlan:
     """The ordered steps for one host, from the host's truth (see `survey.truth`)."""
     deploy = cfg.deploy
@@ -229,7 +229,13 @@ def plan_host(
     if inputs.login and not pulled:
         registry, user = inputs.login
         steps.append(Login("registry login", tuple(cmd.login(registry, user)), registry))
-    argv = cmd.stage(deploy.path, release_path, release.image, nxt, deploy.min_free_mb)
+    argv = cmd.stage(
+        deploy.path,
+        release=release_path,
+        image=release.image,
+        slot=nxt,
+        min_free_mb=deploy.min_free_mb,
+    )
     name = "stage the release and pull the image"
     steps.append(Stage(name, tuple(argv), payload, deploy.min_free_mb))
     if deploy.migrations:
@@ -258,12 +264,12 @@ def plan_host(
     return HostPlan(host, release, truth, nxt, tuple(steps))
 
 
-def finish_step(cfg: Config, plan: HostPlan, when: str, name: str, audit: str) -> Run:
+def finish_step(cfg: Config, plan: HostPlan, *, when: str, name: str, audit: str) -> Run:
     """After success, one command: the record (history for rollback), the audit line, the
     prune. `name` is the image name whose unused images are removed."""
     deploy = cfg.deploy
-    state = record_after(plan.next, plan.release.deployed(), plan.truth, when)
-    argv = cmd.finish(deploy.path, state, deploy.keep, name, audit)
+    state = record_after(plan.next, plan.release.deployed(), truth_before=plan.truth, when=when)
+    argv = cmd.finish(deploy.path, state_json=state, keep=deploy.keep, name=name, audit_line=audit)
     return Run(f"record, audit, prune (keep the last {deploy.keep} releases)", tuple(argv))
 
 

@@ -69,7 +69,9 @@ class Rollout:
         surveyed = time.perf_counter()
         release, pulled = choose(host, truth)
         chosen = time.perf_counter()
-        plan = plan_host(self.ex.cfg, host, release, truth, self.inputs, pulled)
+        plan = plan_host(
+            self.ex.cfg, host=host, release=release, truth=truth, inputs=self.inputs, pulled=pulled
+        )
         serves = f"; {truth.live} serves {truth.running.version}" if truth.running else ""
         self.ex.say(
             host, f"deploying {release.version} ({release.image}) into slot {plan.next}{serves}"
@@ -119,7 +121,11 @@ class Rollout:
             held = [leases.Lease(h, ex.remote(h), ex.cfg.deploy.path, ttl) for h in hosts]
             ex.leases = {lease.host: lease for lease in held}
             leases.acquire_all(
-                held, owner, self.lock_wait, ex.cancel.is_set, say=lambda line: ex.say(None, line)
+                held,
+                owner=owner,
+                wait=self.lock_wait,
+                cancelled=ex.cancel.is_set,
+                say=lambda line: ex.say(None, line),
             )
             try:
                 for lease in held:

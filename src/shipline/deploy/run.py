@@ -39,7 +39,9 @@ class SSHOptions:
         key_file = Path(self.key).expanduser() if self.key else None
 
         def connect(spec: HostSpec) -> Remote:
-            return Remote(spec, known, key_file, self.accept_new_host_key)
+            return Remote(
+                spec, known_hosts=known, key_file=key_file, accept_new=self.accept_new_host_key
+            )
 
         return connect
 
@@ -88,7 +90,7 @@ def inputs(cfg: Config, environ: Mapping[str, str]) -> tuple[Inputs, Scrubber, s
 
 
 def with_login(
-    base: Inputs, cfg: Config, name: str, token: str, environ: Mapping[str, str]
+    base: Inputs, cfg: Config, *, name: str, token: str, environ: Mapping[str, str]
 ) -> Inputs:
     if not token:
         return base
@@ -105,7 +107,7 @@ def with_login(
 
 
 def preview(
-    cfg: Config, specs: Sequence[HostSpec], name: str, version: str, inputs_: Inputs
+    cfg: Config, specs: Sequence[HostSpec], *, name: str, version: str, inputs_: Inputs
 ) -> list[str]:
     """`--dry-run`: the lease, then each host's plan for an assumed state (blue live)."""
     lines = [
@@ -122,13 +124,15 @@ def preview(
     release = Release(version, f"{name}@sha256:<digest of {version}>")
     used: list[Sequence[str]] = [cmd.lease_acquire(cfg.deploy.path, "TOKEN", "OWNER", 1)]
     for spec in specs:
-        plan: HostPlan = plan_host(cfg, spec, release, assumed, inputs_, pulled=False)
+        plan: HostPlan = plan_host(
+            cfg, host=spec, release=release, truth=assumed, inputs=inputs_, pulled=False
+        )
         lines.append(
             f"# {spec}: deploy {release.image} into slot {plan.next} (assuming blue is live; "
             "the deploy reads where the proxy points, under the lock)"
         )
         lines += [f"{n:2}. {step.name}: {step.describe()}" for n, step in enumerate(plan.steps, 1)]
-        done = finish_step(cfg, plan, "NOW", name, "AUDIT LINE")
+        done = finish_step(cfg, plan, when="NOW", name=name, audit="AUDIT LINE")
         lines.append(f"    then {done.name}: {done.describe()}")
         used += [s.argv for s in (*plan.steps, done) if isinstance(s, Run)]
     lines.append("# release the lease on every host")
@@ -143,6 +147,7 @@ def preview(
 def execute(
     cfg: Config,
     specs: Sequence[HostSpec],
+    *,
     name: str,
     label: str,
     choose_for: Callable[[Executor, Inputs], Choose],
@@ -153,7 +158,7 @@ def execute(
     environ: Mapping[str, str],
 ) -> list[HostRun]:
     base, scrubber, token = inputs(cfg, environ)
-    inputs_ = with_login(base, cfg, name, token, environ)
+    inputs_ = with_login(base, cfg, name=name, token=token, environ=environ)
     ex = Executor(cfg, ssh.connector(), echo, who(environ), scrubber, token)
     rollout = Rollout(ex, inputs_, name, lock_wait)
     try:

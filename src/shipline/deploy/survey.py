@@ -187,7 +187,7 @@ def truth(state: HostState, deploy: DeployConfig) -> Truth:
 
 
 def record_after(
-    slot: str, deployed: Deployed, truth_before: Truth, when: str, keep: int = 10
+    slot: str, deployed: Deployed, *, truth_before: Truth, when: str, keep: int = 10
 ) -> str:
     """state.json after a deploy: the live slot, what it runs, and the history."""
     history = [{**deployed.as_json(), "at": when}]

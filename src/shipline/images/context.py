@@ -32,6 +32,7 @@ def repository_from_remote(url: str) -> str:
 def git_context(
     root: Path,
     environ: Mapping[str, str],
+    *,
     default_branch: str,
     now: datetime,
     ref: str | None = None,

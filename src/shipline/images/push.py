@@ -90,7 +90,7 @@ def login(client: Any, creds: Credentials) -> None:
         ) from None
 
 
-def _push_tag(client: Any, name: str, tag: str, creds: Credentials, echo: Echo) -> str:
+def _push_tag(client: Any, *, name: str, tag: str, creds: Credentials, echo: Echo) -> str:
     auth = {"username": creds.username, "password": creds.token}
     digest = ""
     seen: dict[str, str] = {}
@@ -123,6 +123,7 @@ def _push_tag(client: Any, name: str, tag: str, creds: Credentials, echo: Echo) 
 def push(
     client: Any,
     meta: ImageMeta,
+    *,
     creds: Credentials,
     echo: Echo,
     attempts: int = 4,
@@ -142,7 +143,7 @@ def push(
         ),
     )
     def one(tag: str) -> str:
-        return _push_tag(client, meta.name, tag, creds, echo)
+        return _push_tag(client, name=meta.name, tag=tag, creds=creds, echo=echo)
 
     pushed: list[str] = []
     digest = ""

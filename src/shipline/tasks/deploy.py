@@ -26,7 +26,7 @@ def _default_version(ref: str | None) -> tuple[config.Config, str, str]:
     """
     cfg = config.load(Path.cwd())
     now = dt.datetime.now(dt.UTC)
-    ctx = git.git_context(cfg.root, os.environ, cfg.default_branch, now, ref, None, None)
+    ctx = git.git_context(cfg.root, os.environ, default_branch=cfg.default_branch, now=now, ref=ref)
     meta = image_meta.compute(cfg, ctx, os.environ)
     if ctx.ref.startswith("refs/tags/") and meta.tags:
         return cfg, meta.name, meta.version
@@ -85,22 +85,26 @@ def deploy(
             cfg, name, version = _default_version(None)
         if dry_run:
             base, _, token = deploy_run.inputs(cfg, os.environ)
-            plan_inputs = deploy_run.with_login(base, cfg, name, token, os.environ)
-            for line in deploy_run.preview(cfg, specs, name, version, plan_inputs):
+            plan_inputs = deploy_run.with_login(
+                base, cfg, name=name, token=token, environ=os.environ
+            )
+            for line in deploy_run.preview(
+                cfg, specs, name=name, version=version, inputs_=plan_inputs
+            ):
                 print(line)
             return
         ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
         runs = deploy_run.execute(
             cfg,
             specs,
-            name,
-            version,
-            deploy_run.pinned(name, version),
-            size,
-            wait,
-            ssh,
-            _say,
-            os.environ,
+            name=name,
+            label=version,
+            choose_for=deploy_run.pinned(name, version),
+            batch=size,
+            lock_wait=wait,
+            ssh=ssh,
+            echo=_say,
+            environ=os.environ,
         )
     _report(runs, version)
 
@@ -131,7 +135,16 @@ def rollback(
         choose = deploy_run.pinned(name, target) if target else deploy_run.previous_on_each_host()
         ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
         runs = deploy_run.execute(
-            cfg, specs, name, target or "previous", choose, 1, wait, ssh, _say, os.environ
+            cfg,
+            specs,
+            name=name,
+            label=target or "previous",
+            choose_for=choose,
+            batch=1,
+            lock_wait=wait,
+            ssh=ssh,
+            echo=_say,
+            environ=os.environ,
         )
     for run in runs:
         print(f"{run.plan.host}: back on {run.plan.release.version} ({run.plan.release.image})")

@@ -47,7 +47,15 @@ def _meta(
 ) -> tuple[config.Config, image_meta.ImageMeta]:
     cfg = config.load(Path.cwd())
     now = dt.datetime.now(dt.UTC)
-    ctx = git.git_context(cfg.root, os.environ, cfg.default_branch, now, ref, sha, event)
+    ctx = git.git_context(
+        cfg.root,
+        os.environ,
+        default_branch=cfg.default_branch,
+        now=now,
+        ref=ref,
+        sha=sha,
+        event=event,
+    )
     return cfg, image_meta.compute(cfg, ctx, os.environ)
 
 
@@ -124,7 +132,7 @@ def push(
         creds = image_push.credentials(cfg, meta, os.environ)
         client = _client()
         echo = _err if json_ else print
-        report = image_push.push(client, meta, creds, echo)
+        report = image_push.push(client, meta, creds=creds, echo=echo)
     github.write_outputs({"digest": report.digest, "tags": "\n".join(meta.refs)})
     if json_:
         print(json.dumps({"digest": report.digest, "pushed": list(meta.refs)}))
