@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from shipline import catalogue, delivery
-from shipline.tiers import SESSION_TIERS
+from shipline.tiers import DEFAULT_TIER, SESSION_TIERS
 
 PINNED: Mapping[str, str] = {
     "setup-python": "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0",
@@ -124,7 +124,7 @@ def check_actions() -> tuple[Action, ...]:
                     Input(
                         "tier",
                         f"The tier to run: one of {', '.join(tiers)}",
-                        "unit",
+                        DEFAULT_TIER,
                         "SHIPLINE_TIER",
                     ),
                     *COMMON_INPUTS,

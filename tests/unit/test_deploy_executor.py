@@ -365,13 +365,17 @@ def deploy_once(
     """Survey, plan and execute v2 on HOST (raising what execute raises)."""
     ex = make_executor(c, {HOST: host}, echoed)
     prepare(ex)
-    truth = ex.survey(HOST)
-    plan = plans.plan_host(
-        c, host=HOST, release=plans.Release("v2", V2), truth=truth, inputs=inputs, pulled=False
-    )
+    plan = plan_v2(c, ex, inputs)
     ex.execute(plan)
     ex.finish(plan, NAME)
     return ex
+
+
+def plan_v2(c: config.Config, ex: Executor, inputs: plans.Inputs = LOGIN) -> plans.HostPlan:
+    """HOST's plan to deploy v2 over what it runs now (not pulled yet)."""
+    release = plans.Release("v2", V2)
+    truth = ex.survey(HOST)
+    return plans.plan_host(c, host=HOST, release=release, truth=truth, inputs=inputs, pulled=False)
 
 
 # -- one host ---------------------------------------------------------------------------------
@@ -680,14 +684,7 @@ def test_cancel_stops_at_the_next_step_and_undoes(c: config.Config, echoed: list
             ex.cancel.set()
 
     host.on_run = on_run
-    plan = plans.plan_host(
-        c,
-        host=HOST,
-        release=plans.Release("v2", V2),
-        truth=ex.survey(HOST),
-        inputs=LOGIN,
-        pulled=False,
-    )
+    plan = plan_v2(c, ex)
     with pytest.raises(Interrupted) as caught:
         ex.execute(plan)
     assert str(caught.value) == "deploy@app1: interrupted by SIGINT; rolled back"
@@ -706,14 +703,7 @@ def test_cancel_during_the_health_wait(c: config.Config, echoed: list[str]) -> N
     ex = make_executor(c, {HOST: host}, echoed)
     ex.signal_name = "SIGTERM"
     host.on_run = lambda name: ex.cancel.set() if name == "probe" else None
-    plan = plans.plan_host(
-        c,
-        host=HOST,
-        release=plans.Release("v2", V2),
-        truth=ex.survey(HOST),
-        inputs=LOGIN,
-        pulled=False,
-    )
+    plan = plan_v2(c, ex)
     with pytest.raises(Interrupted, match="interrupted by SIGTERM; rolled back"):
         ex.execute(plan)
     assert running(host) == {"blue": V1}
@@ -730,14 +720,7 @@ def test_a_lost_lease_stops_without_touching_the_host(c: config.Config, echoed: 
             lease.lost = True
 
     host.on_run = on_run
-    plan = plans.plan_host(
-        c,
-        host=HOST,
-        release=plans.Release("v2", V2),
-        truth=ex.survey(HOST),
-        inputs=LOGIN,
-        pulled=False,
-    )
+    plan = plan_v2(c, ex)
     with pytest.raises(leases.LeaseLost, match="another deploy broke this deploy's lock"):
         ex.execute(plan)
     assert host.labels[-1] == "login"  # no stage, no diagnostics, no undo, no audit
@@ -867,14 +850,7 @@ def test_the_audit_line_is_scrubbed(c: config.Config, echoed: list[str]) -> None
         Scrubber.of([*env_values(ENV), TOKEN]),
         TOKEN,
     )
-    plan = plans.plan_host(
-        c,
-        host=HOST,
-        release=plans.Release("v2", V2),
-        truth=ex.survey(HOST),
-        inputs=NO_LOGIN,
-        pulled=False,
-    )
+    plan = plan_v2(c, ex, NO_LOGIN)
     ex.execute(plan)
     ex.finish(plan, NAME)
     (line,) = host.audits()
@@ -1085,26 +1061,18 @@ def test_the_waiting_line_is_said_once(c: config.Config, clock: Clock) -> None:
 
 def test_nothing_is_said_without_a_wait(c: config.Config, clock: Clock) -> None:
     said: list[str] = []
-    free = fleet(c, ["a"])
-    leases.acquire_all(
-        [lease_of(s, h) for s, h in free.items()],
-        owner="o",
-        wait=30,
-        cancelled=lambda: False,
-        sleep=clock.sleep,
-        say=said.append,
-    )
+
+    def acquire(hosts: dict[HostSpec, FakeHost], wait: float) -> None:
+        held = [lease_of(s, h) for s, h in hosts.items()]
+        leases.acquire_all(
+            held, owner="o", wait=wait, cancelled=lambda: False, sleep=clock.sleep, say=said.append
+        )
+
+    acquire(fleet(c, ["a"]), 30)
     locked = fleet(c, ["a"])
     locked[HostSpec("deploy", "a")].leases = [held_by_bob()]
     with pytest.raises(leases.Locked):  # --lock-wait 0: no wait to announce
-        leases.acquire_all(
-            [lease_of(s, h) for s, h in locked.items()],
-            owner="o",
-            wait=0,
-            cancelled=lambda: False,
-            sleep=clock.sleep,
-            say=said.append,
-        )
+        acquire(locked, 0)
     assert said == []
     assert clock.sleeps == []
 
