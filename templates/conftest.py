@@ -2,7 +2,9 @@
 
 The placeholder environment lives in pyproject.toml, [tool.shipline.tests] env:
 shipline's pytest plugin sets it before this file is imported, so the app imports
-without real secrets, and a real value in the environment always wins.
+without real secrets, and a real value in the environment always wins. The app is
+imported inside the fixture, not at collection: importing it can have effects (a
+log directory, a database engine) that a tier which never uses it should not pay.
 """
 [% if client == "starlette" %]
 
@@ -11,12 +13,12 @@ from collections.abc import Iterator
 import pytest
 from [[ testclient ]] import TestClient
 
-from [[ app_module ]] import [[ app_name ]]
-
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     """The app in-process, with its startup and shutdown run."""
+    from [[ app_module ]] import [[ app_name ]]
+
     with TestClient([[ app_name ]]) as test_client:
         yield test_client
 [% elif client == "flask" %]
@@ -26,12 +28,12 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from [[ app_module ]] import [[ app_name ]]
-
 
 @pytest.fixture
 def client() -> Iterator[FlaskClient]:
     """The app in-process."""
+    from [[ app_module ]] import [[ app_name ]]
+
     with [[ app_name ]].test_client() as test_client:
         yield test_client
 [% endif %]

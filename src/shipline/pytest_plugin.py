@@ -1,8 +1,13 @@
 """pytest plugin: tier markers, strict markers, test env defaults and live mode.
 
-Loaded through the `pytest11` entry point, so it acts the same in a shipline
-session and under plain `pytest`. It is inert in projects with no
+Loaded through the `pytest11` entry point. It is inert in projects with no
 `[tool.shipline]` table unless a shipline session (or `--tier`) asks for it.
+In a shipline session (`SHIPLINE_ACTIVE=1`, which the nox sessions set, or
+`--tier`) it infers each test's tiers and adds their markers, and unknown
+markers are errors. Under plain `pytest` the project's own marker semantics
+stay exactly as they were: its markers are only registered (so a `unit` mark
+does not warn), nothing is inferred and strictness is the project's own; so
+`-m "unit and models"` selects what it selected before shipline came.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ _CONFIG = pytest.StashKey["Config"]()
 _LIVE = pytest.StashKey[tuple[bool, str]]()
 _EMPTY = pytest.StashKey[str]()
 _ERROR = pytest.StashKey[str]()
+_SESSION = pytest.StashKey[bool]()
 
 
 def live_decision(mode: str, environ: Mapping[str, str], default_branch: str) -> tuple[bool, str]:
@@ -128,6 +134,7 @@ def pytest_load_initial_conftests(
         early_config.stash[_ERROR] = f"shipline: error: {exc}"
         return
     early_config.stash[_CONFIG] = config
+    early_config.stash[_SESSION] = bool(forced)
     early_config.stash[_LIVE] = live_decision(mode, os.environ, config.default_branch)
     # Placeholders so modules import without a .env; real values always win.
     for name, value in config.tests.env.items():
@@ -152,6 +159,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{LIVE_MARKER}: needs the live, deployed service; see --live (shipline)"
     )
+    if not config.stash[_SESSION]:
+        return  # plain pytest: the project's own strictness
     # Strict markers: pytest 9 reads --strict-markers before plugins load, so a
     # typo'd marker is made an error through the warning it raises instead.
     config.addinivalue_line("filterwarnings", "error::pytest.PytestUnknownMarkWarning")
@@ -163,11 +172,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     tier = config.getoption("--tier")
     live, why = config.stash[_LIVE]
+    lives = f"live tests {'run' if live else 'skipped'} ({why})"
+    if not config.stash[_SESSION]:
+        return [f"shipline: plain pytest, tiers not inferred (nox -s TIER or --tier); {lives}"]
     selected = f"tier {tier}" if tier else "all tiers"
-    return [
-        f"shipline: {selected}; unmarked tests count as {cfg.tests.default_tier}; "
-        f"live tests {'run' if live else 'skipped'} ({why})"
-    ]
+    return [f"shipline: {selected}; unmarked tests count as {cfg.tests.default_tier}; {lives}"]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -177,7 +186,9 @@ def pytest_collection_modifyitems(
     cfg = config.stash.get(_CONFIG, None)
     if cfg is None:
         return
-    live, why = config.stash[_LIVE]
+    _skip_live(items, *config.stash[_LIVE])
+    if not config.stash[_SESSION]:
+        return
     wanted = config.getoption("--tier")
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
@@ -186,12 +197,19 @@ def pytest_collection_modifyitems(
         tiers, added = item_tiers(cfg, item.path, names)
         for marker in added:
             item.add_marker(marker)
-        if LIVE_MARKER in names and not live:
-            item.add_marker(pytest.mark.skip(reason=f"live tests off ({why})"))
         (selected if wanted is None or wanted in tiers else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+def _skip_live(items: list[pytest.Item], live: bool, why: str) -> None:
+    """`live` tests stay off the deployed service unless asked, in sessions and plain pytest."""
+    if live:
+        return
+    for item in items:
+        if item.get_closest_marker(LIVE_MARKER) is not None:
+            item.add_marker(pytest.mark.skip(reason=f"live tests off ({why})"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -57,18 +57,51 @@ def test_unmarked_tests_fall_into_unit_and_directories_give_tiers(
         "passed": 1,
         "deselected": 4,
     }
-    # Plain -m works as well, because the plugin adds the markers it infers.
+
+
+def test_in_a_session_minus_m_selects_the_inferred_tiers(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIPLINE_ACTIVE", "1")  # what the nox sessions set
     project.runpytest("-m", "unit").assert_outcomes(passed=1, skipped=1, deselected=3)
     project.runpytest("-m", "smoke or security").assert_outcomes(passed=2, deselected=3)
 
 
-def test_strict_markers_reject_a_typo(project: pytest.Pytester) -> None:
+def test_plain_pytest_keeps_the_projects_own_marker_semantics(project: pytest.Pytester) -> None:
+    # A project's own `-m` means what it meant before shipline: only tests that
+    # carry the marker themselves; nothing is inferred from directories or defaults.
+    project.makepyfile(
+        test_models=(
+            "import pytest\n\n@pytest.mark.unit\n@pytest.mark.models\ndef test_m():\n    pass\n"
+            "\n@pytest.mark.models\ndef test_unmarked_model():\n    pass\n"
+        )
+    )
+    project.makefile(
+        ".toml",
+        pyproject=PYPROJECT.format(extra="[tool.pytest.ini_options]\nmarkers = ['models: m']"),
+    )
+    project.runpytest("-m", "unit and models").assert_outcomes(passed=1, deselected=6)
+    project.runpytest("-m", "unit").assert_outcomes(passed=1, deselected=6)
+    project.runpytest("-m", "integration").assert_outcomes(deselected=7)
+    header = project.runpytest("--co")
+    header.stdout.fnmatch_lines(["shipline: plain pytest, tiers not inferred*"])
+
+
+def test_strict_markers_reject_a_typo_in_a_session(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project.makepyfile(
         test_typo="import pytest\n\n@pytest.mark.intgration\ndef test_x():\n    pass\n"
     )
-    result = project.runpytest()
+    result = project.runpytest("--tier", "unit")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*Unknown pytest.mark.intgration - is this a typo?*"])
+    monkeypatch.setenv("SHIPLINE_ACTIVE", "1")
+    assert project.runpytest().ret == pytest.ExitCode.INTERRUPTED
+    # Plain pytest: the project's own strictness (here none: a warning).
+    monkeypatch.delenv("SHIPLINE_ACTIVE")
+    plain = project.runpytest()
+    plain.assert_outcomes(passed=5, skipped=1, warnings=1)
 
 
 def test_empty_tier_fails_with_a_clear_message(project: pytest.Pytester) -> None:
