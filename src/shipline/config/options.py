@@ -79,11 +79,12 @@ class Option(Generic[T]):
 
 
 def _shown(value: object) -> str:
+    """A fixed default as TOML, in code quotes; None (nothing) as a word."""
     if value is None:
         return "none"
     if isinstance(value, Mapping):
-        return "{}"
-    return v.show(list(value) if isinstance(value, tuple) else value)
+        return "`{}`"
+    return f"`{v.show(list(value) if isinstance(value, tuple) else value)}`"
 
 
 def fixed(
@@ -151,7 +152,10 @@ class RootOptions(Section):
         shown="the interpreter running nox",
     )
     venv_backend = fixed(
-        "venv-backend", v.backend, "uv|virtualenv", "nox's venv backend; a|b takes the first found"
+        "venv-backend",
+        v.backend,
+        "uv|virtualenv",
+        "nox's venv backend; `a|b` takes the first found",
     )
     reports_dir = fixed(
         "reports-dir", v.string(), "reports", "where JUnit, coverage and audit reports go"
@@ -221,7 +225,7 @@ class SecurityOptions(Section):
         "audit-ignore",
         audit_ignores,
         NO_IGNORES,
-        "pip-audit findings accepted: { id, reason, until } (see audit-ignore[] below)",
+        "pip-audit findings accepted, each a table of the three keys below",
     )
 
 
@@ -267,7 +271,7 @@ class TierOptions(Section):
         "paths",
         v.strings,
         lambda c: tuple(f"{p}/{c.tier}" for p in c.test_paths),
-        "tests/<tier>",
+        "`tests/<tier>`",
         "directories whose tests belong to the tier",
     )
     optional = fixed("optional", v.boolean, False, "an empty tier passes instead of failing")
@@ -275,7 +279,7 @@ class TierOptions(Section):
         "coverage-fail-under",
         v.percent,
         lambda c: c.coverage_fail_under if c.tier == "unit" else None,
-        "tests.coverage-fail-under on unit, else none",
+        "`tests.coverage-fail-under` on unit, else none",
         "the tier's coverage gate (percent)",
     )
 
@@ -297,7 +301,7 @@ class ImageOptions(Section):
         inputs.image_name_setting,
         None,
         "the image name, e.g. ghcr.io/acme/app (lowercased)",
-        shown="ghcr.io/$GITHUB_REPOSITORY, else the project name",
+        shown="`ghcr.io/$GITHUB_REPOSITORY`, else the project name",
     )
     dockerfile = fixed("dockerfile", v.string(), "Dockerfile", "the Dockerfile to build")
     context = fixed("context", v.string(), ".", "the build context")
@@ -307,16 +311,16 @@ class ImageOptions(Section):
         "tags",
         v.strings,
         None,
-        "docker/metadata-action tag rules, e.g. type=semver,pattern={{version}}",
+        "docker/metadata-action tag rules, e.g. `type=semver,pattern={{version}}`",
         shown="shipline's rules",
     )
-    flavor = fixed("flavor", v.strings, NOTHING, "metadata-action flavor, e.g. latest=auto")
+    flavor = fixed("flavor", v.strings, NOTHING, "metadata-action flavor, e.g. `latest=auto`")
     username = fixed(
         "username",
         inputs.username_setting,
         None,
         "the registry user",
-        shown="$GITHUB_ACTOR",
+        shown="`$GITHUB_ACTOR`",
     )
     token_env = fixed(
         "token-env", v.env_name, "GITHUB_TOKEN", "the variable that holds the registry token"
@@ -333,20 +337,20 @@ class DeployOptions(Section):
         inputs.slug_setting,
         lambda c: c.app,
         "the project name",
-        "compose project prefix on the hosts: <app>-blue, <app>-green, <app>-proxy",
+        "compose project prefix on the hosts: `<app>-blue`, `-green`, `-proxy`",
     )
     path = computed(
         "path",
         inputs.remote_path_setting,
         lambda c: f"/srv/{c.app}",
-        "/srv/<app>",
+        "`/srv/<app>`",
         "the app's directory on each host",
     )
     compose_file = fixed(
         "compose-file",
         inputs.local_file_setting,
         "compose.yml",
-        "the app services, using ${APP_IMAGE} and ${APP_PORT_<SERVICE>}",
+        "the app services, using `${APP_IMAGE}` and `${APP_PORT_<SERVICE>}`",
     )
     env_file = fixed(
         "env-file", inputs.local_file_setting, None, "sent to the hosts as app.env, mode 0600"
@@ -376,7 +380,12 @@ class DeployOptions(Section):
         2.0,
         "seconds the old slot keeps its connections after the switch",
     )
-    keep = fixed("keep", inputs.whole_number_setting(1), 3, "releases kept on each host")
+    keep = fixed(
+        "keep",
+        inputs.whole_number_setting(1),
+        3,
+        "releases (and their images) kept on each host for rollback",
+    )
     migrations = fixed(
         "migrations",
         inputs.service_setting,
@@ -387,7 +396,7 @@ class DeployOptions(Section):
         "url",
         inputs.url_template_setting,
         "http://{host}:8080",
-        "where the smoke checks reach a host: {host} is its address",
+        "where the smoke checks reach a host: `{host}` is its address",
     )
     min_free_mb = fixed("min-free-mb", v.count, 1024, "free disk (MB) a host needs to deploy")
     lock_ttl = fixed(
@@ -413,7 +422,7 @@ class SmokeOptions(Section):
         "check-version", v.boolean, True, "the version /health reports is the one deployed"
     )
     timeout = fixed("timeout", inputs.seconds_setting(), 5.0, "seconds per request")
-    retries = fixed("retries", v.count, 3, "attempts after the first before a check fails")
+    retries = fixed("retries", v.count, 3, "retries of a failing check before it fails")
 
 
 SECTIONS: tuple[type[Section], ...] = (
