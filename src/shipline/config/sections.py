@@ -44,6 +44,7 @@ from shipline.config.options import (
 )
 from shipline.config.values import Table
 from shipline.errors import ConfigError
+from shipline.packages import find_package
 
 
 def read(table: Table, context: Context, *sections: type[Section]) -> dict[str, Any]:
@@ -123,21 +124,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
 
 
 def _package(table: Table, root: Path, project_name: str | None) -> tuple[str | None, str | None]:
-    """The import package and its directory: configured (it must exist) or found."""
-    package = RootOptions.package.read(table, Context())
-    if package is not None:
-        package_dir = _find_package(root, package)
-        if package_dir is None:
-            raise ConfigError(
-                f"tool.shipline.package: no package {package!r} in {root / 'src'} or {root}; "
-                "set it to the import name of your package"
-            )
-        return package, package_dir
-    if project_name is None:
-        return None, None
-    package = re.sub(r"[-_.]+", "_", project_name).lower()
-    package_dir = _find_package(root, package)
-    return (package, package_dir) if package_dir is not None else (None, None)
+    """The import package and its path: configured (it must exist) or found, else none."""
+    found = find_package(root, project_name, RootOptions.package.read(table, Context()))
+    return found if found is not None else (None, None)
 
 
 def _groups(table: Table, context: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -199,13 +188,3 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8 and run again") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-
-
-def _find_package(root: Path, name: str) -> str | None:
-    for candidate in (f"src/{name}", name):
-        if (root / candidate).is_dir():
-            return candidate
-    for candidate in (f"src/{name}.py", f"{name}.py"):
-        if (root / candidate).is_file():
-            return candidate
-    return None
