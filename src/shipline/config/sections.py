@@ -132,20 +132,20 @@ def _package(table: Table, root: Path, project_name: str | None) -> tuple[str | 
 def _groups(table: Table, context: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The extras and PEP 735 groups sessions install: configured ones must exist."""
     extras = RootOptions.extras.read(table, context)
-    for extra in extras:
-        if extra not in context.extras:
+    _declared(table.key("extras"), extras, context.extras, "project.optional-dependencies")
+    groups = RootOptions.dependency_groups.read(table, context)
+    _declared(table.key("dependency-groups"), groups, context.groups, "dependency-groups")
+    return extras, groups
+
+
+def _declared(path: str, names: tuple[str, ...], declared: tuple[str, ...], where: str) -> None:
+    """Each configured name must be one the pyproject declares in [where]."""
+    for name in names:
+        if name not in declared:
             raise ConfigError(
-                f"tool.shipline.extras: {extra!r} is not in [project.optional-dependencies]; "
-                f"expected one of: {', '.join(context.extras) or '(none declared)'}"
+                f"{path}: {name!r} is not in [{where}]; "
+                f"expected one of: {', '.join(declared) or '(none declared)'}"
             )
-    dependency_groups = RootOptions.dependency_groups.read(table, context)
-    for group in dependency_groups:
-        if group not in context.groups:
-            raise ConfigError(
-                f"tool.shipline.dependency-groups: {group!r} is not in [dependency-groups]; "
-                f"expected one of: {', '.join(context.groups) or '(none declared)'}"
-            )
-    return extras, dependency_groups
 
 
 def _tests(tests_table: Table, tiers_table: Table) -> tuple[TestsConfig, dict[str, Tier]]:
