@@ -42,7 +42,7 @@ def strings(*items: str) -> tuple[str, ...]:
     return items
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Context:
     """What a computed default depends on, known before its table is read."""
 
@@ -58,7 +58,7 @@ class Context:
     coverage_fail_under: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Option(Generic[T]):
     """One key of a table: read with `parse`, else `default(context)`."""
 
@@ -88,17 +88,19 @@ def _shown(value: object) -> str:
 
 
 def fixed(
-    key: str, parse: v.Parse[T], default: T, help: str, shown: str | None = None
+    key: str, parse: v.Parse[T], default: T, help: str, *, shown: str | None = None
 ) -> Option[T]:
     """An option whose default is the same for every project (None: found elsewhere)."""
-    return Option(key, parse, lambda _: default, shown or _shown(default), help)
+    return Option(
+        key=key, parse=parse, default=lambda _: default, shown=shown or _shown(default), help=help
+    )
 
 
 def computed(
-    key: str, parse: v.Parse[T], default: Callable[[Context], T], shown: str, help: str
+    key: str, parse: v.Parse[T], default: Callable[[Context], T], help: str, *, shown: str
 ) -> Option[T]:
     """An option whose default is worked out from the project."""
-    return Option(key, parse, default, shown, help)
+    return Option(key=key, parse=parse, default=default, shown=shown, help=help)
 
 
 class Section:
@@ -128,15 +130,15 @@ class RootOptions(Section):
         "extras",
         v.strings,
         lambda c: tuple(g for g in DEFAULT_GROUPS if g in c.extras),
-        "whichever of dev, test, tests exist",
         "[project.optional-dependencies] extras every session installs",
+        shown="whichever of dev, test, tests exist",
     )
     dependency_groups = computed(
         "dependency-groups",
         v.strings,
         lambda c: tuple(g for g in DEFAULT_GROUPS if g in c.groups),
-        "whichever of dev, test, tests exist",
         "PEP 735 [dependency-groups] every session installs",
+        shown="whichever of dev, test, tests exist",
     )
     default_branch = fixed(
         "default-branch",
@@ -170,7 +172,9 @@ class LintOptions(Section):
 class TypeOptions(Section):
     table = "tool.shipline.type"
     checker = fixed("checker", v.string(CHECKERS), "mypy", "the type checker: mypy or pyright")
-    paths = computed("paths", v.strings, _package_paths, "the package", "what the checker checks")
+    paths = computed(
+        "paths", v.strings, _package_paths, "what the checker checks", shown="the package"
+    )
 
 
 class AuditIgnoreOptions(Section):
@@ -207,7 +211,7 @@ def audit_ignores(path: str, value: object) -> tuple[AuditIgnore, ...]:
 class SecurityOptions(Section):
     table = "tool.shipline.security"
     bandit_targets = computed(
-        "bandit-targets", v.strings, _package_paths, "the package", "what bandit scans"
+        "bandit-targets", v.strings, _package_paths, "what bandit scans", shown="the package"
     )
     bandit_severity = fixed(
         "bandit-severity",
@@ -265,22 +269,26 @@ class TestsOptions(Section):
 class TierOptions(Section):
     table = "tool.shipline.tiers.<tier>"
     marker = computed(
-        "marker", v.marker, lambda c: c.tier, "the tier's name", "the pytest marker of the tier"
+        "marker",
+        v.marker,
+        lambda c: c.tier,
+        "the pytest marker of the tier",
+        shown="the tier's name",
     )
     paths = computed(
         "paths",
         v.strings,
         lambda c: tuple(f"{p}/{c.tier}" for p in c.test_paths),
-        "`tests/<tier>`",
         "directories whose tests belong to the tier",
+        shown="`tests/<tier>`",
     )
     optional = fixed("optional", v.boolean, False, "an empty tier passes instead of failing")
     coverage_fail_under = computed(
         "coverage-fail-under",
         v.percent,
         lambda c: c.coverage_fail_under if c.tier == "unit" else None,
-        "`tests.coverage-fail-under` on unit, else none",
         "the tier's coverage gate (percent)",
+        shown="`tests.coverage-fail-under` on unit, else none",
     )
 
 
@@ -336,15 +344,15 @@ class DeployOptions(Section):
         "app",
         inputs.slug_setting,
         lambda c: c.app,
-        "the project name",
         "compose project prefix on the hosts: `<app>-blue`, `-green`, `-proxy`",
+        shown="the project name",
     )
     path = computed(
         "path",
         inputs.remote_path_setting,
         lambda c: f"/srv/{c.app}",
-        "`/srv/<app>`",
         "the app's directory on each host",
+        shown="`/srv/<app>`",
     )
     compose_file = fixed(
         "compose-file",
