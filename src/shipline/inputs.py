@@ -220,7 +220,7 @@ def image_name(text: str, what: str) -> str:
     )
 
 
-# `[tool.shipline]` keys: parse(key path, TOML value), as shipline.config's _Table.get takes
+# `[tool.shipline]` keys: parse(key path, TOML value), as shipline.config.options declares
 
 
 def remote_path_setting(path: str, value: object) -> str:

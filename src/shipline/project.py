@@ -14,7 +14,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from shipline import config
+from shipline import config, packages
 from shipline.errors import ConfigError, UsageError
 from shipline.tiers import OPTIONAL_IF_ABSENT
 
@@ -68,7 +68,7 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
     tool = data.get("tool", {})
     shipline_table = tool.get("shipline") if isinstance(tool, dict) else None
     configured = shipline_table.get("package") if isinstance(shipline_table, dict) else None
-    package, package_dir = find_package(root, name, configured)
+    package, package_dir = _package(root, name, configured)
     if entry:
         if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\(\))?", entry):
             raise UsageError(f"--entry {entry!r}: expected module:attribute, e.g. app.main:app")
@@ -93,34 +93,18 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
     )
 
 
-def find_package(root: Path, name: str, configured: object) -> tuple[str, str]:
-    """The import package: [tool.shipline] package, the project's name, or the only one."""
-    if isinstance(configured, str) and configured:
-        candidates = [configured]
-    else:
-        candidates = [re.sub(r"[-_.]+", "_", name).lower()]
-    for candidate in candidates:
-        for relative in (f"src/{candidate}", candidate):
-            if (root / relative / "__init__.py").is_file():
-                return candidate, relative
-    if isinstance(configured, str) and configured:
-        # The configured name is the user's word: never render for some other package.
-        raise ConfigError(
-            f"tool.shipline.package: no package {configured!r} (expected src/{configured}/ "
-            f"or {configured}/ with an __init__.py); set it to the import name of your package"
-        )
-    found = sorted(
-        path.parent.relative_to(root).as_posix()
-        for pattern in ("src/*/__init__.py", "*/__init__.py")
-        for path in root.glob(pattern)
-        if path.parent.name not in {"tests", "test", "docs", "migrations", "src"}
-    )
-    if len(found) == 1:
-        return found[0].rsplit("/", 1)[-1], found[0]
-    looked = f"src/{candidates[0]}/ or {candidates[0]}/"
-    more = f" (found several: {', '.join(found)})" if found else ""
+def _package(root: Path, name: str, configured: object) -> tuple[str, str]:
+    """The package init renders for: shipline.packages' rule, its absence an error here."""
+    given = configured if isinstance(configured, str) and configured else None
+    found = packages.find_package(root, name, given)
+    if found is not None:
+        return found
+    several = packages.top_level(root)
+    expected = packages.import_name(name)
+    more = f" (found several: {', '.join(several)})" if several else ""
     raise ConfigError(
-        f"no package found for project {name!r}: expected {looked} with an __init__.py{more}; "
+        f"no package found for project {name!r}: expected src/{expected}/ or {expected}/, "
+        f"a module {expected}.py or a single package with an __init__.py{more}; "
         'set [tool.shipline] package = "your_package"'
     )
 
@@ -138,7 +122,8 @@ def _factory(node: ast.expr) -> str | None:
 
 def _modules(root: Path, package_dir: str) -> list[Path]:
     """The package's modules, the likely homes of an app first."""
-    files = sorted((root / package_dir).rglob("*.py"))
+    top = root / package_dir
+    files = [top] if top.is_file() else sorted(top.rglob("*.py"))
 
     def rank(path: Path) -> tuple[int, int, str]:
         stem = path.stem
@@ -184,7 +169,8 @@ def find_entry(root: Path, package: str, package_dir: str) -> tuple[str, bool, s
 
 
 def find_health_path(package: Path) -> str | None:
-    for path in sorted(package.rglob("*.py")):
+    """The first health-like route string in the package (a directory or one module)."""
+    for path in [package] if package.is_file() else sorted(package.rglob("*.py")):
         try:
             match = HEALTH_ROUTE.search(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, OSError):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipline import config
+from shipline.config import options
 from shipline.errors import ConfigError
 
 
@@ -305,3 +306,60 @@ def test_deploy_and_image_errors(tmp_path: Path, toml: str, message: str) -> Non
     with pytest.raises(ConfigError) as caught:
         parse(tmp_path, toml)
     assert str(caught.value).startswith(message)
+
+
+def test_the_readme_reference_is_generated_from_the_declarations() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert config.markdown_table() in readme
+
+
+@pytest.mark.parametrize(
+    ("section", "model", "not_options"),
+    [
+        (options.LintOptions, config.LintConfig, set()),
+        (options.TypeOptions, config.TypeConfig, set()),
+        (options.SecurityOptions, config.SecurityConfig, set()),
+        (options.TestsOptions, config.TestsConfig, set()),
+        (options.ImageOptions, config.ImageConfig, set()),
+        (options.DeployOptions, config.DeployConfig, set()),
+        (options.SmokeOptions, config.SmokeConfig, set()),
+        (options.TierOptions, config.Tier, {"name", "migrations"}),
+        (
+            options.DatabaseTierOptions,
+            config.Tier,
+            {"name", "marker", "paths", "optional", "coverage_fail_under"},
+        ),
+        (options.AuditIgnoreOptions, config.AuditIgnore, set()),
+    ],
+    ids=lambda p: getattr(p, "__name__", ""),
+)
+def test_every_option_fills_one_field_of_its_table(
+    section: type[options.Section], model: type, not_options: set[str]
+) -> None:
+    """A table's reader builds its dataclass from the options alone: names must match."""
+    fields = {f.name for f in dataclasses.fields(model)} - not_options
+    assert [o.field for o in section.options()] == [
+        f.name for f in dataclasses.fields(model) if f.name in fields
+    ]
+
+
+def test_root_options_are_the_top_level_keys() -> None:
+    tables = {"lint", "type", "security", "tests", "tiers", "image", "deploy", "smoke"}
+    with pytest.raises(ConfigError) as caught:
+        config.parse({"tool": {"shipline": {"bogus-key-x": 1}}}, Path("/nonexistent"))
+    listed = str(caught.value).split("expected one of: ")[1].split(", ")
+    assert set(listed) == {o.key for o in options.RootOptions.options()} | tables
+
+
+def test_fixed_defaults_are_what_an_empty_table_reads(tmp_path: Path) -> None:
+    """The reference shows the value the reader takes when the key is absent."""
+    cfg = parse(tmp_path, '[project]\nname = "x"\n')
+    read = {
+        options.TestsOptions: cfg.tests,
+        options.ImageOptions: cfg.image,
+        options.SmokeOptions: cfg.smoke,
+        options.LintOptions: cfg.lint,
+    }
+    for section, value in read.items():
+        for option in section.options():
+            assert getattr(value, option.field) == option.default(options.Context())

@@ -116,7 +116,7 @@ def test_several_candidates_are_named_in_one_line(tmp_path: Path) -> None:
 
 def test_no_package_is_one_line_naming_where_it_looked(tmp_path: Path) -> None:
     pyproject(tmp_path)
-    write(tmp_path, "src/my_app/main.py", FASTAPI_MAIN)  # no __init__.py
+    write(tmp_path, "scripts/main.py", FASTAPI_MAIN)  # not the project's name, no __init__.py
     with pytest.raises(ConfigError) as raised:
         project.read(tmp_path)
     message = str(raised.value)
