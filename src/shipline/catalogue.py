@@ -8,14 +8,13 @@ in the README are all derived from here and tested as data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from shipline import github, tiers
+from shipline import github, pins, tiers
 from shipline.config import Config, Tier
 from shipline.errors import ConfigError, UsageError
 from shipline.tiers import SecurityReports, TierReports
@@ -33,7 +32,7 @@ TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
         "pytest-cov": "pytest-cov>=5",
     }
 )
-"""Requirements used for a tool unless the project pins it in its own dev dependencies."""
+"""Requirements used for a tool unless the project declares it (`shipline.pins`)."""
 
 PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov")
 SARIF_ENV = "SHIPLINE_SARIF"
@@ -320,33 +319,15 @@ def select(names: Sequence[str]) -> tuple[Check, ...]:
     return tuple(c for c in CHECKS if c.name in wanted)
 
 
-def _requirement_name(requirement: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
-
-
-def declared_requirements(config: Config) -> dict[str, str]:
-    """The project's own dev requirements, by normalised name, to respect its pins."""
-    data = config.raw_pyproject
-    project = data.get("project", {})
-    found: list[str] = []
-    optional = project.get("optional-dependencies", {})
-    for extra in config.extras:
-        found += [r for r in optional.get(extra, []) if isinstance(r, str)]
-    groups = data.get("dependency-groups", {})
-    for group in config.dependency_groups:
-        found += [r for r in groups.get(group, []) if isinstance(r, str)]
-    return {_requirement_name(r): r for r in found}
-
-
 def tool_requirements(
     config: Config, check: Check, ctx: Invocation | None = None
 ) -> tuple[str, ...]:
-    """Requirements for a check's tools: the project's pin if it has one, else our floor."""
-    pinned = declared_requirements(config)
-    return tuple(
-        pinned.get(tool, TOOL_FLOORS[tool]) for tool in check.tools(config, ctx or Invocation())
-    )
+    """Requirements for a check's tools: the project's pin if it has one, else our floor.
+
+    Raises ConfigError when a pin is below what shipline needs (see `shipline.pins`).
+    """
+    tools = check.tools(config, ctx or Invocation())
+    return pins.resolve(tools, TOOL_FLOORS, pins.declared(config), config)
 
 
 def markdown_table() -> str:

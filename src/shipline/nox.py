@@ -6,89 +6,17 @@ here they are installed for and run in nox's environments.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import importlib.metadata
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, github, reports, summary
+from shipline import audit, catalogue, config, github, reports, selfwheel, summary
 from shipline.catalogue import Check, Invocation, Run
 from shipline.errors import ShiplineError, fail
-
-
-def shipline_requirement() -> tuple[str, ...]:
-    """How to install this very shipline into a session, so the plugin matches the noxfile's.
-
-    A release comes from the index at the exact version; a checkout as a wheel
-    of its current source (see `checkout_wheel`).
-    """
-    dist = importlib.metadata.distribution("shipline")
-    direct = dist.read_text("direct_url.json")
-    if direct:
-        url = urlparse(json.loads(direct).get("url", ""))
-        if url.scheme == "file" and Path(unquote(url.path), "pyproject.toml").is_file():
-            return (str(checkout_wheel(Path(unquote(url.path)))),)
-    return (f"shipline=={dist.version}",)
-
-
-def source_digest(source: Path) -> str:
-    """A hash of what goes into shipline's wheel: pyproject.toml and the package files."""
-    digest = hashlib.sha256()
-    files = [source / "pyproject.toml", *sorted((source / "src" / "shipline").rglob("*"))]
-    for path in files:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:20]
-
-
-def checkout_wheel(source: Path) -> Path:
-    """A wheel of a shipline checkout, built once per source state and cached.
-
-    uv never caches builds of a local source tree, so installing the checkout
-    itself cost a fresh build (0.6-1.1 s) in every new session.
-    """
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "shipline", "wheels")
-    target = cache / source_digest(source)
-    built = sorted(target.glob("shipline-*.whl"))
-    if built:
-        return built[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="build-", dir=cache))
-    try:
-        try:
-            from uv import find_uv_bin
-
-            command = [find_uv_bin(), "build", "--wheel", "--out-dir", str(staging), str(source)]
-        except ImportError:
-            command = [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "-w",
-                str(staging),
-                str(source),
-            ]
-        subprocess.run(command, check=True, capture_output=True)
-        with contextlib.suppress(OSError):  # a parallel session may have won the race
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return sorted(target.glob("shipline-*.whl"))[0]
 
 
 def project_requirements(cfg: config.Config) -> tuple[str, ...]:
@@ -165,11 +93,14 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
         ctx = Invocation(posargs=tuple(session.posargs), environ=dict(os.environ))
         try:
             steps = check.steps(cfg, ctx)
+            tools = catalogue.tool_requirements(cfg, check, ctx)
+            if check.needs_plugin:
+                origin, wheel = selfwheel.session_wheel()
         except ShiplineError as exc:
             session.error(str(exc))
         if check.needs_plugin:
-            session.install("--no-deps", *shipline_requirement())
-        tools = catalogue.tool_requirements(cfg, check, ctx)
+            session.log(f"shipline {origin}: installing {wheel.name}")
+            session.install("--no-deps", str(wheel))
         if check.installs_project:
             session.install(*project_requirements(cfg), *tools)
         else:

@@ -8,7 +8,7 @@ import nox.registry
 import pytest
 
 import shipline.nox
-from shipline import catalogue, config
+from shipline import catalogue, config, selfwheel
 
 ROOT = Path(__file__).parents[2]
 
@@ -18,15 +18,16 @@ def test_sessions_get_this_very_shipline_as_a_cached_wheel(
 ) -> None:
     # The test environment has shipline installed editable from this checkout.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    (wheel,) = shipline.nox.shipline_requirement()
-    digest = shipline.nox.source_digest(ROOT)
-    assert Path(wheel).parent == tmp_path / "shipline" / "wheels" / digest
-    assert Path(wheel).name.startswith("shipline-0.1.0-")
+    origin, wheel = selfwheel.session_wheel()
+    assert origin == selfwheel.Origin("editable", str(ROOT))
+    digest = selfwheel.source_digest(ROOT)
+    assert wheel.parent == tmp_path / "shipline" / "wheels" / digest
+    assert wheel.name.startswith("shipline-0.1.0-")
     with zipfile.ZipFile(wheel) as built:
         assert built.read("shipline/nox.py") == (ROOT / "src/shipline/nox.py").read_bytes()
-    mtime = Path(wheel).stat().st_mtime_ns
-    assert shipline.nox.shipline_requirement() == (wheel,)  # built once per source state
-    assert Path(wheel).stat().st_mtime_ns == mtime
+    mtime = wheel.stat().st_mtime_ns
+    assert selfwheel.session_wheel() == (origin, wheel)  # built once per source state
+    assert wheel.stat().st_mtime_ns == mtime
 
 
 def test_the_digest_follows_the_source(tmp_path: Path) -> None:
@@ -34,12 +35,12 @@ def test_the_digest_follows_the_source(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     module = tmp_path / "src" / "shipline" / "a.py"
     module.write_text("x = 1\n")
-    before = shipline.nox.source_digest(tmp_path)
+    before = selfwheel.source_digest(tmp_path)
     (tmp_path / "src" / "shipline" / "__pycache__").mkdir()
     (tmp_path / "src" / "shipline" / "__pycache__" / "a.pyc").write_bytes(b"junk")
-    assert shipline.nox.source_digest(tmp_path) == before
+    assert selfwheel.source_digest(tmp_path) == before
     module.write_text("x = 2\n")
-    assert shipline.nox.source_digest(tmp_path) != before
+    assert selfwheel.source_digest(tmp_path) != before
 
 
 def test_project_requirements_take_extras_and_groups(tmp_path: Path) -> None:
