@@ -27,8 +27,11 @@ def test_own_noxfile_is_the_two_lines_and_lists_every_check() -> None:
     assert tuple(listed) == catalogue.NAMES
 
 
-def test_tasks_file_is_the_one_import() -> None:
-    assert (ROOT / "tasks.py").read_text() == "from shipline.tasks import namespace\n"
+def test_own_tasks_file_is_a_projects_plus_the_maintainer_task() -> None:
+    """shipline's repository uses the generated tasks.py's import, and adds `actions`."""
+    generated = (ROOT / "templates" / "tasks.py").read_text().splitlines()[-1]
+    own = (ROOT / "tasks.py").read_text().splitlines()
+    assert own[2:] == [generated, "from shipline.tasks.maintenance import actions as actions"]
 
 
 def test_pytest_plugin_is_registered_by_entry_point() -> None:

@@ -1,9 +1,16 @@
-"""Invoke tasks; a user's tasks.py is exactly `from shipline.tasks import namespace`.
+"""Invoke tasks; a project's tasks.py is `from shipline.tasks.all_tasks import *`.
 
 One module per concern: `images` (tags, build, push), `deploy` (deploy,
-rollback, lock), `smoke`, `init`, `maintenance` (actions); `errors` turns a
-task's errors into one line. The delivery tasks' descriptions are data in
-`shipline.delivery`.
+rollback, lock), `smoke`, `init`; `all_tasks` names them for a tasks.py;
+`maintenance` (actions) serves shipline's own repository only and is in no
+project's tasks. `errors` turns a task's errors into one line. The delivery
+tasks' descriptions are data in `shipline.delivery`. Every task is declared
+with `auto_shortflags=False`: invoke would make `-h` mean `--host`, and `-h`
+must be help everywhere.
+
+`namespace` is the same tasks as one collection: what the `shipline` command
+runs, and what a tasks.py generated before `all_tasks` imports (it still works;
+it just cannot have the project's own tasks beside shipline's).
 """
 
 from __future__ import annotations
@@ -11,23 +18,9 @@ from __future__ import annotations
 from invoke.collection import Collection
 
 from shipline.delivery import DELIVERY
-from shipline.tasks import deploy as deploy_tasks
-from shipline.tasks import images as image_tasks
-from shipline.tasks import init as init_task
-from shipline.tasks import maintenance
-from shipline.tasks import smoke as smoke_task
+from shipline.tasks import all_tasks
 from shipline.tasks.images import EngineUnreachable
 
-namespace = Collection(
-    maintenance.actions,
-    image_tasks.tags,
-    image_tasks.build,
-    image_tasks.push,
-    deploy_tasks.deploy,
-    deploy_tasks.rollback,
-    deploy_tasks.lock,
-    smoke_task.smoke,
-    init_task.init,
-)
+namespace = Collection(*[getattr(all_tasks, name) for name in all_tasks.__all__])
 
 __all__ = ["DELIVERY", "EngineUnreachable", "namespace"]

@@ -60,7 +60,7 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-@task(iterable=["host"], help=dict(delivery.DEPLOY.help))
+@task(iterable=["host"], help=dict(delivery.DEPLOY.help), auto_shortflags=False)
 @delivery.described(delivery.DEPLOY)
 def deploy(
     c: Context,
@@ -111,6 +111,7 @@ def deploy(
 
 @task(
     iterable=["host"],
+    auto_shortflags=False,
     help={
         **{k: v for k, v in DEPLOY_HELP.items() if k not in ("version", "batch", "dry_run")},
         "to": "Tag or digest to go back to (default: each host's previous image, by digest)",
@@ -152,6 +153,7 @@ def rollback(
 
 @task(
     iterable=["host"],
+    auto_shortflags=False,
     help={
         "host": DEPLOY_HELP["host"],
         "release": "Remove the lock, whoever holds it",

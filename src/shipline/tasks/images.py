@@ -63,7 +63,7 @@ def _err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-@task(help=dict(delivery.CONTEXT_HELP))
+@task(help=dict(delivery.CONTEXT_HELP), auto_shortflags=False)
 def tags(
     c: Context, ref: str | None = None, sha: str | None = None, event: str | None = None
 ) -> None:
@@ -74,7 +74,7 @@ def tags(
         print(tag)
 
 
-@task(help=dict(delivery.BUILD.help))
+@task(help=dict(delivery.BUILD.help), auto_shortflags=False)
 @delivery.described(delivery.BUILD)
 def build(
     c: Context,
@@ -117,7 +117,7 @@ def build(
     )
 
 
-@task(help=dict(delivery.PUSH.help))
+@task(help=dict(delivery.PUSH.help), auto_shortflags=False)
 @delivery.described(delivery.PUSH)
 def push(
     c: Context,

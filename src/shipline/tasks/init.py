@@ -12,13 +12,14 @@ from shipline.tasks.errors import one_line_errors
 
 
 @task(
+    auto_shortflags=False,
     help={
         "force": "Overwrite files that differ from the templates (their diffs are shown first)",
         "dry_run": "Show what init would write and change nothing",
         "entry": "The app as module:attribute, e.g. app.main:app (default: detected)",
         "wsgi": "With --entry: the app is WSGI (default ASGI)",
         "base_image": "The Dockerfile's default BASE_IMAGE (default: python:<version>-slim)",
-    }
+    },
 )
 def init(
     c: Context,

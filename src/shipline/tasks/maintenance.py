@@ -1,4 +1,8 @@
-"""Maintenance of shipline's own repository: the generated composite actions."""
+"""Maintenance of shipline's own repository: the generated composite actions.
+
+Only the repository's own tasks.py adds `actions`: in a project it would list a
+task that fails there (a project has no catalogue-mirrored actions/ directory).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ from invoke.tasks import task
 from shipline import actions as generated_actions
 
 
-@task(help={"check": "Only check that the committed action files mirror the catalogue."})
+@task(
+    help={"check": "Only check that the committed action files mirror the catalogue."},
+    auto_shortflags=False,
+)
 def actions(c: Context, check: bool = False) -> None:
     """Write actions/<name>/action.yml from the catalogue of checks (or --check them)."""
     root = Path.cwd()

@@ -13,7 +13,7 @@ from shipline import smoke as smoke_checks
 from shipline.tasks.errors import one_line_errors
 
 
-@task(help=dict(delivery.SMOKE.help))
+@task(help=dict(delivery.SMOKE.help), auto_shortflags=False)
 @delivery.described(delivery.SMOKE)
 def smoke(c: Context, url: str, version: str | None = None) -> None:
     from rich.console import Console
