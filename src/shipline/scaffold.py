@@ -22,13 +22,19 @@ import jinja2
 
 from shipline import inputs
 from shipline.errors import ConfigError
+from shipline.images import dependencies
 from shipline.project import Project
 
 SERVER_PACKAGES = {
-    True: "gunicorn==27.0.1 uvicorn==0.54.0 uvicorn-worker==0.4.0",
-    False: "gunicorn==27.0.1",
+    True: '"gunicorn>=20.1" "uvicorn-worker>=0.2"',
+    False: '"gunicorn>=20.1"',
 }
-"""The image's application server, pinned (hadolint DL3013) and installed beside the project."""
+"""The image's application server, resolved together with the project's own dependencies.
+
+Floors, not pins: a project that pins gunicorn or uvicorn itself keeps its pin (an
+`==` here made pip fail with ResolutionImpossible), and one that does not gets the
+newest release. The floors are the oldest releases gunicorn.conf.py works with;
+uvicorn comes with uvicorn-worker, at the version the project allows."""
 
 FileKind = Literal["owned", "starter"]
 """Owned files follow the templates (a difference is a conflict); starters are the user's."""
@@ -85,7 +91,11 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         client = "starlette"
     elif project.framework == "flask":
         client = "flask"
+    deps = dependencies.detect(project.root)
     return {
+        "dependencies": deps.source,
+        "dependency_copies": deps.copies(),
+        "requirement_args": " ".join(f"-r {file}" for file in deps.requirements),
         "app": project.name.lower().replace("_", "-").replace(".", "-"),
         "base_image": base_image or f"python:{project.python}-slim",
         "entry": project.entry,

@@ -362,7 +362,7 @@ def test_flask_project_gets_a_threaded_wsgi_server(tmp_path: Path) -> None:
     assert 'worker_class = "gthread"' in conf
     assert "threads = int(" in conf
     dockerfile = (project / "Dockerfile").read_text()
-    assert "gunicorn==" in dockerfile
+    assert '"gunicorn>=20.1"' in dockerfile
     assert "uvicorn" not in dockerfile.lower()
     assert '"flask_site.app:app"]' in dockerfile
     assert "from flask.testing import FlaskClient" in (project / "tests/conftest.py").read_text()

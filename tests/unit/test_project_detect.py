@@ -386,8 +386,8 @@ def test_dockerfile_has_the_entry_and_the_base_image(tmp_path: Path) -> None:
     default = rendered(scaffold.plan(found), "Dockerfile")
     assert "ARG BASE_IMAGE=python:3.12-slim\n" in default
     assert '"gunicorn", "--config", "/app/gunicorn.conf.py", "my_app.main:app"]' in default
-    assert "uvicorn==" in default
-    assert "uvicorn-worker==" in default
+    assert '"gunicorn>=20.1" "uvicorn-worker>=0.2"' in default  # floors, never == pins
+    assert "==" not in default
     assert "USER 10001:10001" in default
     assert "/health" in default
     given = rendered(scaffold.plan(found, "shipline/python-base:bookworm"), "Dockerfile")
@@ -413,7 +413,7 @@ def test_wsgi_renders_gthread_and_no_uvicorn(tmp_path: Path) -> None:
     assert 'worker_class = "gthread"' in conf
     assert "threads = int(" in conf
     dockerfile = rendered(changes, "Dockerfile")
-    assert "gunicorn==" in dockerfile
+    assert '"gunicorn>=20.1"' in dockerfile
     assert "uvicorn" not in dockerfile.lower()
     assert dockerfile.rstrip().endswith('"my_app.app:app"]')
     conftest = rendered(changes, "tests/conftest.py")
