@@ -46,10 +46,8 @@ from support.deploy_images import (  # noqa: E402
     write_project,
 )
 from support.load import Load  # noqa: E402
-from support.postgres import free_port  # noqa: E402
+from support.sandbox import PROXY_IMAGE, free_port  # noqa: E402
 from support.sshhost import SSHHost, ssh_host  # noqa: E402
-
-from shipline.demo.pipeline import PROXY_IMAGE  # noqa: E402
 
 APP = ROOT / "tests" / "support" / "deploy_app"
 NGINX = PROXY_IMAGE

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from support.sandbox import BASE_IMAGE
+
 PYPROJECT = """\
 [build-system]
 requires = ["hatchling"]
@@ -236,8 +238,6 @@ def add_alembic(root: Path) -> Path:
         write(root, relative, text)
     return root
 
-
-BASE_IMAGE = "shipline/python-base:bookworm"
 
 DOCKERFILE = """\
 ARG BASE_IMAGE=python:3.12-slim
