@@ -214,6 +214,49 @@ def run_compose_up(project: Path, host: SSHHost, image: str, version: str) -> di
     return {"wall": time.perf_counter() - start}
 
 
+def report(
+    rows: dict[str, list[dict[str, float]]],
+    quiet: list[dict[str, float]],
+    killing: dict[str, object],
+    json_path: Path | None,
+) -> None:
+    """Medians per method, shipline's overhead and the kill run: printed, and to JSON."""
+    summary: dict[str, object] = {}
+    for method, data in rows.items():
+        summary[method] = {
+            "sent_median": statistics.median(r["sent"] for r in data),
+            "failed_median": statistics.median(r["failed"] for r in data),
+            "failed_total": sum(r["failed"] for r in data),
+            "sent_total": sum(r["sent"] for r in data),
+            "deploy_s_median": statistics.median(r["wall"] for r in data),
+            "rounds": data,
+        }
+    ship = rows["shipline"]
+    loaded = statistics.median(r["host"] - r["healthy"] for r in ship)
+    overhead = statistics.median(r["host"] - r["healthy"] for r in quiet)
+    summary["shipline_overhead_s_median_under_load"] = loaded
+    summary["shipline_overhead_s_median"] = overhead
+    summary["quiet_rounds"] = quiet
+    summary["kill_every_step"] = killing
+    print(
+        json.dumps(
+            {k: v for k, v in summary.items() if k != "quiet_rounds"}, indent=1, default=str
+        )[:1500]
+    )
+    print(
+        f"shipline deploy time minus time to healthy: median {overhead:.2f}s per host "
+        f"(target <= 1.5 s: {'met' if overhead <= 1.5 else 'NOT met'})"
+    )
+    if killing:
+        print(
+            f"kill at every step: {killing['sent']} requests, {killing['failed']} failed; "
+            f"redeploy after a kill: median {killing['redeploy_s_median']:.2f}s "
+            f"(lease ttl {LEASE_TTL} s)"
+        )
+    if json_path:
+        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -282,40 +325,7 @@ def main() -> int:
         finally:
             remove_app(app)
             remove_app("compose-up")
-    summary: dict[str, object] = {}
-    for method, data in rows.items():
-        summary[method] = {
-            "sent_median": statistics.median(r["sent"] for r in data),
-            "failed_median": statistics.median(r["failed"] for r in data),
-            "failed_total": sum(r["failed"] for r in data),
-            "sent_total": sum(r["sent"] for r in data),
-            "deploy_s_median": statistics.median(r["wall"] for r in data),
-            "rounds": data,
-        }
-    ship = rows["shipline"]
-    loaded = statistics.median(r["host"] - r["healthy"] for r in ship)
-    overhead = statistics.median(r["host"] - r["healthy"] for r in quiet)
-    summary["shipline_overhead_s_median_under_load"] = loaded
-    summary["shipline_overhead_s_median"] = overhead
-    summary["quiet_rounds"] = quiet
-    summary["kill_every_step"] = killing
-    print(
-        json.dumps(
-            {k: v for k, v in summary.items() if k != "quiet_rounds"}, indent=1, default=str
-        )[:1500]
-    )
-    print(
-        f"shipline deploy time minus time to healthy: median {overhead:.2f}s per host "
-        f"(target <= 1.5 s: {'met' if overhead <= 1.5 else 'NOT met'})"
-    )
-    if killing:
-        print(
-            f"kill at every step: {killing['sent']} requests, {killing['failed']} failed; "
-            f"redeploy after a kill: median {killing['redeploy_s_median']:.2f}s "
-            f"(lease ttl {LEASE_TTL} s)"
-        )
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    report(rows, quiet, killing, args.json)
     return 0
 
 
