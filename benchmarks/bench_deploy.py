@@ -1,4 +1,4 @@
-"""Benchmark deploys under load: shipline's rolling deploy against seed 000's sequence.
+"""Benchmark deploys under load: shipline's rolling deploy against a plain compose-up sequence.
 
 Usage: python benchmarks/bench_deploy.py [--rounds N] [--json PATH]
 
@@ -9,9 +9,10 @@ of every deploy and counts failures. Rounds alternate v1 -> v2 -> v1 and the two
 methods alternate within each round, so machine noise falls on both.
 
 - shipline: `invoke deploy --host ...` (slots, health wait, proxy switch, drain, smoke).
-- seed 000: over the same SSH, `docker compose up -d app`, a health wait loop
-  (as the article's, polling `docker inspect` but every 0.2 s rather than 5 s),
-  `docker compose up -d nginx`, `docker image prune -f`.
+- compose-up: the ordered sequence of Deeppin's CI/CD article (the three-layer
+  pipeline shipline packages), over the same SSH: `docker compose up -d app`, a
+  health wait loop (as the article's, polling `docker inspect` but every 0.2 s
+  rather than 5 s), `docker compose up -d nginx`, `docker image prune -f`.
 
 Also reported: shipline's deploy time minus the app's own time to healthy (target
 at most 1.5 s per host; the host's whole time, reading its state to recording it),
@@ -46,15 +47,13 @@ from support.deploy_images import (  # noqa: E402
     write_project,
 )
 from support.load import Load  # noqa: E402
-from support.postgres import free_port  # noqa: E402
+from support.sandbox import PROXY_IMAGE, free_port  # noqa: E402
 from support.sshhost import SSHHost, ssh_host  # noqa: E402
-
-from shipline.demo.pipeline import PROXY_IMAGE  # noqa: E402
 
 APP = ROOT / "tests" / "support" / "deploy_app"
 NGINX = PROXY_IMAGE
 
-SEED_COMPOSE = """services:
+COMPOSE_UP_COMPOSE = """services:
   app:
     image: ${APP_IMAGE}
     network_mode: host
@@ -73,7 +72,7 @@ SEED_COMPOSE = """services:
     volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro"]
 """
 
-SEED_NGINX = """worker_processes 1; pid /tmp/nginx-seed.pid; error_log /dev/stderr warn;
+COMPOSE_UP_NGINX = """worker_processes 1; pid /tmp/nginx-compose-up.pid; error_log /dev/stderr warn;
 events { worker_connections 1024; }
 http { access_log off;
   server { listen %(proxy_port)d;
@@ -203,82 +202,25 @@ def run_shipline(root: Path, host: SSHHost, version: str) -> dict[str, float]:
     return {"wall": seconds, "host": float(match.group(1)), "healthy": float(match.group(2))}
 
 
-def run_seed(seed: Path, host: SSHHost, image: str, version: str) -> dict[str, float]:
+def run_compose_up(project: Path, host: SSHHost, image: str, version: str) -> dict[str, float]:
     env = f"APP_IMAGE={image}:{version} APP_VERSION={version}"
-    compose = f"cd {seed} && {env} docker compose -p seed000 -f compose.yml"
+    compose = f"cd {project} && {env} docker compose -p compose-up -f compose.yml"
     wait = (
         "for i in $(seq 1 600); do s=$(docker inspect --format='{{.State.Health.Status}}' "
-        'seed000-app-1); [ "$s" = healthy ] && break; sleep 0.2; done'
+        'compose-up-app-1); [ "$s" = healthy ] && break; sleep 0.2; done'
     )
     start = time.perf_counter()
     ssh(host, f"{compose} up -d app && {wait} && {compose} up -d nginx && docker image prune -f")
     return {"wall": time.perf_counter() - start}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--no-kill", action="store_true", help="skip the kill-at-every-step run")
-    args = parser.parse_args()
-    rows: dict[str, list[dict[str, float]]] = {"shipline": [], "seed000": []}
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        registry_support.registry() as registry,
-        ssh_host() as host,
-    ):
-        name = prepare(registry)
-        # The deploys log the host in (its docker keeps its own login, as a server's does).
-        os.environ.update({"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password})
-        app = f"bench-{secrets.token_hex(3)}"
-        proxy, seed_proxy, seed_app = free_port(), free_port(), free_port()
-        project = Path(tmp, "web")
-        project.mkdir()
-        shipline_project(project, name, app, proxy)
-        seed = Path(tmp, "seed")
-        seed.mkdir()
-        ports = {"app_port": seed_app, "proxy_port": seed_proxy, "nginx": NGINX}
-        (seed / "compose.yml").write_text(SEED_COMPOSE % ports)
-        (seed / "nginx.conf").write_text(SEED_NGINX % ports)
-        run_shipline(project, host, "v1")  # both start from v1, untimed
-        run_seed(seed, host, name, "v1")
-        try:
-            for round_ in range(args.rounds):
-                version = "v2" if round_ % 2 == 0 else "v1"
-                order = ["shipline", "seed000"] if round_ % 2 == 0 else ["seed000", "shipline"]
-                for method in order:
-                    url = f"http://127.0.0.1:{proxy if method == 'shipline' else seed_proxy}/health"
-                    with Load(url) as load:
-                        time.sleep(1.0)
-                        timing = (
-                            run_shipline(project, host, version)
-                            if method == "shipline"
-                            else run_seed(seed, host, name, version)
-                        )
-                        time.sleep(1.0)
-                    row = {**timing, "sent": float(load.sent), "failed": float(load.failed)}
-                    rows[method].append(row)
-                    print(
-                        f"round {round_ + 1} {method}: {version} in {timing['wall']:.2f}s, "
-                        f"{load.sent} requests, {load.failed} failed",
-                        flush=True,
-                    )
-            quiet: list[dict[str, float]] = []
-            for round_ in range(args.rounds):  # no load: shipline's own cost, alone
-                quiet.append(run_shipline(project, host, "v2" if round_ % 2 == 0 else "v1"))
-                print(
-                    f"quiet round {round_ + 1}: {quiet[-1]['host']:.2f}s on the host, "
-                    f"{quiet[-1]['healthy']:.2f}s of it waiting for healthy",
-                    flush=True,
-                )
-            killing: dict[str, object] = {}
-            if not args.no_kill:
-                last = sh(*deploy_argv(host, "v2"), cwd=project)
-                steps = max(int(m.group(2)) for m in STEP.finditer(last))
-                killing = kill_run(project, host, f"http://127.0.0.1:{proxy}/health", steps)
-        finally:
-            remove_app(app)
-            remove_app("seed000")
+def report(
+    rows: dict[str, list[dict[str, float]]],
+    quiet: list[dict[str, float]],
+    killing: dict[str, object],
+    json_path: Path | None,
+) -> None:
+    """Medians per method, shipline's overhead and the kill run: printed, and to JSON."""
     summary: dict[str, object] = {}
     for method, data in rows.items():
         summary[method] = {
@@ -311,8 +253,79 @@ def main() -> int:
             f"redeploy after a kill: median {killing['redeploy_s_median']:.2f}s "
             f"(lease ttl {LEASE_TTL} s)"
         )
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    if json_path:
+        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-kill", action="store_true", help="skip the kill-at-every-step run")
+    args = parser.parse_args()
+    rows: dict[str, list[dict[str, float]]] = {"shipline": [], "compose-up": []}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        registry_support.registry() as registry,
+        ssh_host() as host,
+    ):
+        name = prepare(registry)
+        # The deploys log the host in (its docker keeps its own login, as a server's does).
+        os.environ.update({"GITHUB_ACTOR": registry.username, "GITHUB_TOKEN": registry.password})
+        app = f"bench-{secrets.token_hex(3)}"
+        proxy, plain_proxy, plain_app = free_port(), free_port(), free_port()
+        project = Path(tmp, "web")
+        project.mkdir()
+        shipline_project(project, name, app, proxy)
+        plain = Path(tmp, "compose-up")
+        plain.mkdir()
+        ports = {"app_port": plain_app, "proxy_port": plain_proxy, "nginx": NGINX}
+        (plain / "compose.yml").write_text(COMPOSE_UP_COMPOSE % ports)
+        (plain / "nginx.conf").write_text(COMPOSE_UP_NGINX % ports)
+        run_shipline(project, host, "v1")  # both start from v1, untimed
+        run_compose_up(plain, host, name, "v1")
+        try:
+            for round_ in range(args.rounds):
+                version = "v2" if round_ % 2 == 0 else "v1"
+                order = (
+                    ["shipline", "compose-up"] if round_ % 2 == 0 else ["compose-up", "shipline"]
+                )
+                for method in order:
+                    url = (
+                        f"http://127.0.0.1:{proxy if method == 'shipline' else plain_proxy}/health"
+                    )
+                    with Load(url) as load:
+                        time.sleep(1.0)
+                        timing = (
+                            run_shipline(project, host, version)
+                            if method == "shipline"
+                            else run_compose_up(plain, host, name, version)
+                        )
+                        time.sleep(1.0)
+                    row = {**timing, "sent": float(load.sent), "failed": float(load.failed)}
+                    rows[method].append(row)
+                    print(
+                        f"round {round_ + 1} {method}: {version} in {timing['wall']:.2f}s, "
+                        f"{load.sent} requests, {load.failed} failed",
+                        flush=True,
+                    )
+            quiet: list[dict[str, float]] = []
+            for round_ in range(args.rounds):  # no load: shipline's own cost, alone
+                quiet.append(run_shipline(project, host, "v2" if round_ % 2 == 0 else "v1"))
+                print(
+                    f"quiet round {round_ + 1}: {quiet[-1]['host']:.2f}s on the host, "
+                    f"{quiet[-1]['healthy']:.2f}s of it waiting for healthy",
+                    flush=True,
+                )
+            killing: dict[str, object] = {}
+            if not args.no_kill:
+                last = sh(*deploy_argv(host, "v2"), cwd=project)
+                steps = max(int(m.group(2)) for m in STEP.finditer(last))
+                killing = kill_run(project, host, f"http://127.0.0.1:{proxy}/health", steps)
+        finally:
+            remove_app(app)
+            remove_app("compose-up")
+    report(rows, quiet, killing, args.json)
     return 0
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.sample import BASE_IMAGE, add_image, git, make_project  # noqa: E402
+from support.sample import add_image, git, make_project  # noqa: E402
+from support.sandbox import BASE_IMAGE  # noqa: E402
 
 NAME = "shipline-bench/sample-app"
 

@@ -40,13 +40,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
+
+# The sample project builds on the tests' one (tests/support/sample.py).
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.sample import CORE, NOXFILE, pyproject, write  # noqa: E402
 
 OVERHEAD_TARGET_S = 1.0
 """Warm cases: nox may add at most this many seconds to the tools' own time."""
@@ -65,24 +70,8 @@ class BenchmarkError(Exception):
 # The sample project
 # --------------------------------------------------------------------------- #
 
-PYPROJECT = Template(
+TOOL = Template(
     """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "sample-app"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = []
-
-[project.optional-dependencies]
-dev = ["pytest>=8", "pytest-xdist>=3.6", "pytest-cov>=5"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["src/sample_app"]
-
 [tool.shipline.lint]
 paths = ["src", "tests", "noxfile.py"]
 
@@ -94,32 +83,22 @@ durations = 5
 env = { APP_SECRET = "placeholder" }
 """
 )
+"""The benchmark's [tool.*] tables: the tests' sample project, linted, with xdist."""
+DEV = ("pytest>=8", "pytest-xdist>=3.6", "pytest-cov>=5")
 
-NOXFILE = "import shipline.nox\n\nshipline.nox.register()\n"
+CLAMP = """
+
+def clamp(value: int, low: int, high: int) -> int:
+    if low > high:
+        raise ValueError("low must not exceed high")
+    return max(low, min(value, high))
+"""
 
 SOURCES: Mapping[str, str] = {
     "__init__.py": '''\
         """The sample app the shipline benchmark tests."""
         ''',
-    "core.py": '''\
-        """Arithmetic the sample app serves."""
-
-        import os
-
-
-        def add(a: int, b: int) -> int:
-            return a + b
-
-
-        def clamp(value: int, low: int, high: int) -> int:
-            if low > high:
-                raise ValueError("low must not exceed high")
-            return max(low, min(value, high))
-
-
-        def secret() -> str:
-            return os.environ["APP_SECRET"]
-        ''',
+    "core.py": CORE + CLAMP,
     "text.py": '''\
         """Text helpers for titles, slugs and previews."""
 
@@ -345,19 +324,14 @@ TEST_MODULES = 20
 TESTS_PER_MODULE = 10  # 5 plain + 1 parametrized x 4 + 1 rotating extra
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def make_project(root: Path, workers: str, dist: str) -> int:
     """Write the sample project; returns how many tests it has."""
     workers_toml = json.dumps(workers) if not workers.isdigit() else workers
-    write(root, "pyproject.toml", PYPROJECT.substitute(workers=workers_toml, dist=dist))
+    tool = TOOL.substitute(workers=workers_toml, dist=dist)
+    write(root, "pyproject.toml", pyproject(tool, dev=DEV))
     write(root, "noxfile.py", NOXFILE)
     for name, source in SOURCES.items():
-        write(root, f"src/sample_app/{name}", textwrap.dedent(source))
+        write(root, f"src/sample_app/{name}", source)
     for k in range(TEST_MODULES):
         values = {
             "k": k,

@@ -1,4 +1,5 @@
-"""The main job, end to end: the demo runs seed 000's pipeline on the example service.
+"""The main job, end to end: the demo runs the three-layer pipeline (checks and unit
+tests, deploy, live integration tests) on the example service.
 
 Real everything: nox sessions in a fresh copy of the example, the Docker Engine,
 a registry, an SSH host and nginx; the second release is deployed under load.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from support.run import run
 
-from shipline.demo import pipeline
+from demo import pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "service"
@@ -23,7 +24,7 @@ STAGES = list(pipeline.STAGES)
 
 def demo(example: Path, work: Path) -> tuple[int, str, dict[str, object]]:
     result = run(
-        [sys.executable, "-m", "shipline.demo", str(example), "--work", str(work)],
+        [sys.executable, "-m", "demo", str(example), "--work", str(work)],
         cwd=ROOT,
         env={"COLUMNS": "160"},
         timeout=900,

@@ -32,9 +32,8 @@ from support.deploy_images import (
 from support.load import Load
 from support.postgres import free_port
 from support.run import Result, clean_env, run
+from support.sandbox import PROXY_IMAGE
 from support.sshhost import SSHHost
-
-from shipline.demo.pipeline import PROXY_IMAGE
 
 APP = Path(__file__).parents[1] / "support" / "deploy_app"
 NGINX = PROXY_IMAGE

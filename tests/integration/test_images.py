@@ -13,8 +13,7 @@ import pytest
 from support import registry as registry_support
 from support.run import Result, run
 from support.sample import add_image, git, make_project, write
-
-from shipline.demo.sandbox import remove_images
+from support.sandbox import remove_images
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from support.run import clean_env, nox, run
-from support.sample import BASE_IMAGE, git, write
+from support.sample import git, write
+from support.sandbox import BASE_IMAGE, free_port, remove_images
 
 from shipline import scaffold
-from shipline.demo.sandbox import free_port, remove_images
 
 CREATED = tuple(path for _, path, _ in scaffold.FILES)
 

@@ -8,10 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from support.sample import BASE_IMAGE
-
-from shipline.demo.pipeline import PROXY_IMAGE
-from shipline.demo.sandbox import remove_app, remove_images
+from support.sandbox import BASE_IMAGE, PROXY_IMAGE, remove_app, remove_images
 
 __all__ = ["remove_app", "remove_images"]
 

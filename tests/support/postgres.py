@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from shipline.demo.sandbox import free_port
+from support.sandbox import free_port
 
 
 def _bindir() -> Path:

@@ -9,11 +9,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipline.demo import pipeline
-
-# Variables of the surrounding run that would change what a session does: the
-# demo's list (it runs sessions inside a test run too), and nox's backend choice.
-SCRUBBED = (*pipeline.SCRUBBED, "NOX_DEFAULT_VENV_BACKEND")
+OUTER_RUN_VARIABLES = (
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_REF",
+    "GITHUB_SHA",
+    "GITHUB_REPOSITORY",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "SHIPLINE_ACTIVE",
+    "SHIPLINE_LIVE",
+    "PYTEST_ADDOPTS",
+    "PYTEST_XDIST_WORKER",
+    "COV_CORE_SOURCE",
+    "COV_CORE_CONFIG",
+    "COV_CORE_DATAFILE",
+    "VIRTUAL_ENV",
+)
+"""Variables of a surrounding run (CI, a test session) that would change what a command
+run inside it does: the demo's stages leave them out, and so do the tests' commands."""
+SCRUBBED = (*OUTER_RUN_VARIABLES, "NOX_DEFAULT_VENV_BACKEND")
+"""What the tests' commands leave out: the above, and nox's backend choice (the tests pin
+theirs; the demo keeps a developer's)."""
 
 
 @dataclass(frozen=True)

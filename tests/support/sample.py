@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
-PYPROJECT = """\
+from support.sandbox import BASE_IMAGE
+
+PROJECT = """\
 [build-system]
 requires = ["hatchling"]
 build-backend = "hatchling.build"
@@ -17,11 +21,14 @@ requires-python = ">=3.11"
 dependencies = []
 
 [project.optional-dependencies]
-dev = ["pytest>=8"]
+dev = {dev}
 
 [tool.hatch.build.targets.wheel]
 packages = ["src/sample_app"]
 
+"""
+
+TOOL = """\
 [tool.mypy]
 strict = true
 
@@ -32,6 +39,17 @@ durations = 3
 env = {{ APP_SECRET = "placeholder" }}
 {extra}
 """
+"""The session tests' [tool.*] tables: mypy strict, and a unit tier with the coverage gate."""
+
+NOXFILE = "import shipline.nox\n\nshipline.nox.register()\n"
+"""The noxfile `invoke init` writes: every session from shipline."""
+
+
+def pyproject(tool: str, dev: Sequence[str] = ("pytest>=8",)) -> str:
+    """The sample app's pyproject.toml: its build, name and `dev` extra, then `tool`, the
+    [tool.*] tables of the caller (the session tests' TOOL, or the benchmark's)."""
+    return PROJECT.format(dev=json.dumps(list(dev))) + tool
+
 
 CORE = '''\
 """Arithmetic the sample app serves."""
@@ -118,8 +136,8 @@ def write(root: Path, relative: str, text: str) -> Path:
 def make_project(root: Path, *, workers: str = "0", extra: str = "") -> Path:
     """A clean project that passes every session; tests plant one fault at a time."""
     root.mkdir(parents=True, exist_ok=True)
-    write(root, "pyproject.toml", PYPROJECT.format(workers=workers, extra=extra))
-    write(root, "noxfile.py", "import shipline.nox\n\nshipline.nox.register()\n")
+    write(root, "pyproject.toml", pyproject(TOOL.format(workers=workers, extra=extra)))
+    write(root, "noxfile.py", NOXFILE)
     write(root, "src/sample_app/__init__.py", '"""The sample app."""\n')
     write(root, "src/sample_app/core.py", CORE)
     for relative, text in TESTS.items():
@@ -236,8 +254,6 @@ def add_alembic(root: Path) -> Path:
         write(root, relative, text)
     return root
 
-
-BASE_IMAGE = "shipline/python-base:bookworm"
 
 DOCKERFILE = """\
 ARG BASE_IMAGE=python:3.12-slim

@@ -14,11 +14,12 @@ from typing import ClassVar
 import pytest
 from rich.console import Console
 from rich.progress import Progress
+from support.registry import Registry
+from support.sshhost import SSHHost
 
+from demo import pipeline
+from demo.pipeline import Demo, Pipeline, Stage, StageFailed
 from shipline import config
-from shipline.demo import pipeline
-from shipline.demo.pipeline import Demo, Pipeline, Stage, StageFailed
-from shipline.demo.sandbox import Registry
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pip-audit"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "service"
@@ -217,8 +218,6 @@ def run_faked(
 
     @contextlib.contextmanager
     def ssh_host() -> object:
-        from shipline.demo.sandbox import SSHHost
-
         yield SSHHost(
             "127.0.0.1",
             2222,
@@ -233,8 +232,8 @@ def run_faked(
         calls.append((name, argv, {**self.env, **(env or {})}))
         return canned_output(name)
 
-    monkeypatch.setattr(pipeline.sandbox, "registry", registry)
-    monkeypatch.setattr(pipeline.sandbox, "ssh_host", ssh_host)
+    monkeypatch.setattr(pipeline.registry_support, "registry", registry)
+    monkeypatch.setattr(pipeline.sshhost, "ssh_host", ssh_host)
     monkeypatch.setattr(pipeline.Demo, "run", run)
     monkeypatch.setattr(pipeline, "Load", FakeLoad)
     monkeypatch.setattr(pipeline, "remove_app", lambda app: cleaned.append(app))

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from shipline.demo.load import Load
-from shipline.demo.sandbox import free_port
+from support.load import Load
+from support.sandbox import free_port
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -64,17 +64,17 @@ def test_no_rules_means_the_action_defaults() -> None:
     assert compute_tags([], Flavor(), ctx) == expected
 
 
-# --- shipline's default scheme (seed 002) ---------------------------------------------------
+# --- shipline's default scheme: release tags (v1.2.3, 1.2, 1, stable), develop builds ---
 
-SEED_DATE = datetime(2024, 1, 9, 14, 30, 22, tzinfo=UTC)
+COMMIT_DATE = datetime(2024, 1, 9, 14, 30, 22, tzinfo=UTC)
 
 
 def default_tags(ref: str, event_name: str = "push") -> list[str]:
-    return tags_for(list(DEFAULT_RULES), ref, event_name=event_name, date=SEED_DATE)
+    return tags_for(list(DEFAULT_RULES), ref, event_name=event_name, date=COMMIT_DATE)
 
 
 def test_default_rules_tag_develop_with_date_and_sha() -> None:
-    stamp = SEED_DATE.strftime("%Y%m%d-%H%M%S")
+    stamp = COMMIT_DATE.strftime("%Y%m%d-%H%M%S")
     assert default_tags("refs/heads/develop") == ["develop", f"dev-{stamp}", f"dev-{SHA[:7]}"]
 
 
@@ -115,8 +115,8 @@ def test_default_rules_parse_with_their_branch_guards() -> None:
 def test_date_formats_like_strftime_in_the_requested_zone() -> None:
     zone = "Asia/Tokyo"
     rule = f"type=raw,value={{{{date 'YYYYMMDD-HHmmss' tz='{zone}'}}}}"
-    expected = SEED_DATE.astimezone(ZoneInfo(zone)).strftime("%Y%m%d-%H%M%S")
-    assert tags_for([rule], "refs/heads/x", date=SEED_DATE) == [expected]
+    expected = COMMIT_DATE.astimezone(ZoneInfo(zone)).strftime("%Y%m%d-%H%M%S")
+    assert tags_for([rule], "refs/heads/x", date=COMMIT_DATE) == [expected]
 
 
 def test_date_iso_week_agrees_with_isocalendar_across_year_ends() -> None:
@@ -129,7 +129,7 @@ def test_date_iso_week_agrees_with_isocalendar_across_year_ends() -> None:
 
 def test_date_keeps_bracketed_text_literal() -> None:
     rule = "type=raw,value={{date '[build]YYYY'}}"
-    assert tags_for([rule], "refs/heads/x", date=SEED_DATE) == [f"build{SEED_DATE.year}"]
+    assert tags_for([rule], "refs/heads/x", date=COMMIT_DATE) == [f"build{COMMIT_DATE.year}"]
 
 
 def test_double_stache_output_is_html_escaped_as_handlebars_does() -> None:
@@ -313,4 +313,4 @@ def test_payload_gives_pull_request_target_ref_head_sha_and_commit_date() -> Non
     }
     ctx = context_from_env(env, "main", NOW, payload=payload)
     assert (ctx.ref, ctx.sha) == ("refs/pull/42/merge", head)
-    assert ctx.commit_date == SEED_DATE
+    assert ctx.commit_date == COMMIT_DATE

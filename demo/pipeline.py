@@ -9,7 +9,7 @@ failed request. Every stage is the command a developer or CI runs (`nox -s ...`,
 a shortcut around it. The registry and the SSH host are throwaway ones on
 loopback (`sandbox`); the host's Docker Engine is this machine's.
 
-Usage: python -m shipline.demo [EXAMPLE_DIR] [--work DIR] [--keep]
+Usage: python -m demo [EXAMPLE_DIR] [--work DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import secrets
@@ -37,14 +38,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from support import registry as registry_support
+from support import sshhost
+from support.load import Load
+from support.run import OUTER_RUN_VARIABLES
+from support.sandbox import BASE_IMAGE, PROXY_IMAGE, free_port, remove_images
+from support.sandbox import remove_app as remove_containers
 
 from shipline import audit, config
-from shipline.demo import sandbox
-from shipline.demo.load import Load
 from shipline.errors import ShiplineError
 
-BASE_IMAGE = "shipline/python-base:bookworm"
-PROXY_IMAGE = "shipline/nginx:bookworm"
 RELEASES = ("1.0.0", "1.1.0")
 CHECKS = ("lint", "type", "security", "smoke", "unit")
 STAGES = (
@@ -64,24 +67,6 @@ STAGES = (
 APP = "shipline-demo"
 VOLUME = "service-data"
 """The example's data volume (compose.yml names it after the app `invoke init` saw)."""
-SCRUBBED = (
-    "GITHUB_ACTIONS",
-    "GITHUB_EVENT_NAME",
-    "GITHUB_REF",
-    "GITHUB_SHA",
-    "GITHUB_REPOSITORY",
-    "GITHUB_OUTPUT",
-    "GITHUB_STEP_SUMMARY",
-    "SHIPLINE_ACTIVE",
-    "SHIPLINE_LIVE",
-    "PYTEST_ADDOPTS",
-    "PYTEST_XDIST_WORKER",
-    "COV_CORE_SOURCE",
-    "COV_CORE_CONFIG",
-    "COV_CORE_DATAFILE",
-    "VIRTUAL_ENV",
-)
-"""Variables of a surrounding run (CI, a test session) that would change what a stage does."""
 
 
 class StageFailed(Exception):
@@ -163,7 +148,7 @@ def copy_example(example: Path, project: Path) -> None:
 
 
 def sandbox_config(
-    pyproject: Path, registry: sandbox.Registry, deploy_path: Path, ports: tuple[int, int]
+    pyproject: Path, registry: registry_support.Registry, deploy_path: Path, ports: tuple[int, int]
 ) -> dict[str, Any]:
     """The example's configuration pointed at the sandbox, as a user points theirs at servers."""
     data = tomllib.loads(pyproject.read_text())
@@ -195,7 +180,7 @@ def sandbox_config(
 def free_port_pair() -> int:
     """A port p with p+1 also free: the blue and green slots of the one app service."""
     for _ in range(50):
-        port = sandbox.free_port()
+        port = free_port()
         if port < 65535:
             with contextlib.suppress(OSError):
                 with socket.socket() as a, socket.socket() as b:
@@ -218,11 +203,8 @@ def audit_unreachable(project: Path) -> bool:
 
 def remove_app(app: str) -> None:
     """The demo's containers (both slots and the proxy) and its data volume."""
-    sandbox.remove_app(app)
+    remove_containers(app)
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
-
-
-remove_images = sandbox.remove_images
 
 
 def preflight() -> str | None:
@@ -285,182 +267,202 @@ class Pipeline:
 
 @dataclass
 class Sandbox:
-    registry: sandbox.Registry
-    host: sandbox.SSHHost
+    registry: registry_support.Registry
+    host: sshhost.SSHHost
     token: str
     url: str
     registry_env: dict[str, str]
     """The registry password, for the stages that push or pull (never on a command line)."""
 
 
+class Stages:
+    """The demo's stages as methods, in STAGES order, over the state they share.
+
+    `prepare` starts the sandbox and every later stage reads it from here; cleanup goes
+    on the caller's exit stack, so a failure anywhere still removes what was started.
+    """
+
+    def __init__(self, demo: Demo, stack: contextlib.ExitStack) -> None:
+        self.demo = demo
+        self.stack = stack
+        self.python = sys.executable
+        self.invoke = [self.python, "-m", "invoke"]
+        self.deploy_path = demo.work / "host" / "srv" / "service"
+        self.ports = (free_port_pair(), free_port())
+        """The app's base port (blue; green is the next) and the proxy's port."""
+        self._sandbox: Sandbox | None = None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            raise StageFailed("the sandbox is not prepared")
+        return self._sandbox
+
+    def in_order(self) -> list[tuple[str, Callable[[Stage], None]]]:
+        """Each stage's name (STAGES) and its work."""
+        first, second = RELEASES
+        return [
+            ("prepare", self.prepare),
+            *((name, functools.partial(self.check, name)) for name in CHECKS),
+            (f"build {first}", functools.partial(self.build, first)),
+            (f"push {first}", functools.partial(self.push, first)),
+            (f"deploy {first}", self.first_deploy),
+            ("smoke checks", self.smoke),
+            ("live integration tests", self.live_tests),
+            (f"release {second}", functools.partial(self.release, second)),
+            (f"build {second}", functools.partial(self.build, second)),
+            (f"push {second}", functools.partial(self.push, second)),
+            (f"deploy {second} under load", self.deploy_under_load),
+        ]
+
+    def prepare(self, stage: Stage) -> None:
+        """Start the registry and the SSH host; copy the example, point it at them, commit."""
+        demo, stack = self.demo, self.stack
+        registry = stack.enter_context(registry_support.registry(username="demo"))
+        host = stack.enter_context(sshhost.ssh_host())
+        token = secrets.token_urlsafe(24)
+        copy_example(demo.example, demo.project)
+        cfg = sandbox_config(
+            demo.project / "pyproject.toml", registry, self.deploy_path, self.ports
+        )
+        env_file = demo.project / "deploy.env"
+        env_file.write_text(f"API_TOKEN={token}\nDATABASE_URL=sqlite:////app/data/service.db\n")
+        env_file.chmod(0o600)
+        _git(demo.project, "init", "-q", "-b", "main")
+        _git(demo.project, "add", "-A")
+        _git(demo.project, "commit", "-q", "-m", "The example service")
+        _git(demo.project, "tag", f"v{RELEASES[0]}")
+        token_env = cfg["tool"]["shipline"]["image"].get("token-env", "GITHUB_TOKEN")
+        stack.callback(remove_app, APP)
+        stack.callback(remove_images, f"{registry.host}/demo/service")
+        url = f"http://127.0.0.1:{self.ports[1]}"
+        self._sandbox = Sandbox(registry, host, token, url, {token_env: registry.password})
+        stage.detail = f"registry {registry.host}, SSH host {host.spec}, work {demo.work}"
+
+    def check(self, name: str, stage: Stage) -> None:
+        """`nox -s NAME`; pip-audit finding no service is a warning, not a failure."""
+        try:
+            self.demo.run(name, [self.python, "-m", "nox", "-s", name])
+        except StageFailed:
+            if name == "security" and audit_unreachable(self.demo.project):
+                stage.result = "warning"
+                stage.detail = (
+                    "bandit and the security tests passed; not audited: "
+                    "pip-audit could not reach its vulnerability service"
+                )
+            else:
+                raise
+
+    def release(self, version: str, stage: Stage) -> None:
+        """A new commit with release notes, tagged as a developer tags a release."""
+        project = self.demo.project
+        notes = project / "CHANGELOG.md"
+        notes.write_text(f"# {version}\n\nThe second release of the demo.\n")
+        _git(project, "add", "-A")
+        _git(project, "commit", "-q", "-m", f"Release {version}")
+        _git(project, "tag", f"v{version}")
+        stage.detail = f"a new commit, tagged v{version}"
+
+    def build(self, version: str, stage: Stage) -> None:
+        ref = ["--ref", f"refs/tags/v{version}", "--event", "push"]
+        out = self.demo.run(f"build {version}", [*self.invoke, "build", *ref, "--json"])
+        built = json.loads(out.strip().splitlines()[-1])
+        stage.detail = (
+            f"{built['size'] / 1e6:.0f} MB, {built['cached_steps']} of {built['steps']} "
+            f"steps cached ({built['builder']} builder)"
+        )
+
+    def push(self, version: str, stage: Stage) -> None:
+        ref = ["--ref", f"refs/tags/v{version}", "--event", "push"]
+        argv = [*self.invoke, "push", *ref, "--json"]
+        out = self.demo.run(f"push {version}", argv, self.sandbox.registry_env)
+        pushed = json.loads(out.strip().splitlines()[-1])
+        tags = ", ".join(t.rsplit(":", 1)[1] for t in pushed["pushed"])
+        stage.detail = f"tags {tags}; {pushed['digest'][:19]}"
+
+    def deploy_argv(self, version: str) -> list[str]:
+        host = self.sandbox.host
+        return [
+            *self.invoke,
+            "deploy",
+            "--host",
+            host.spec,
+            "--version",
+            version,
+            "--known-hosts",
+            str(host.known_hosts),
+            "--key",
+            str(host.key),
+        ]
+
+    def first_deploy(self, stage: Stage) -> None:
+        box = self.sandbox
+        version = RELEASES[0]
+        self.demo.run(f"deploy {version}", self.deploy_argv(version), box.registry_env)
+        stage.detail = f"rolling deploy over SSH to {box.host.spec}; live at {box.url}"
+
+    def smoke(self, stage: Stage) -> None:
+        argv = [*self.invoke, "smoke", "--url", self.sandbox.url, "--version", RELEASES[0]]
+        self.demo.run("smoke checks", argv)
+        stage.detail = f"/health, /items refuses without a token, version {RELEASES[0]}"
+
+    def live_tests(self, stage: Stage) -> None:
+        box = self.sandbox
+        out = self.demo.run(
+            "live integration tests",
+            [self.python, "-m", "nox", "-s", "e2e", "--", "--live=on"],
+            {"SERVICE_URL": box.url, "API_TOKEN": box.token},
+        )
+        stage.detail = f"{_pytest_counts(out)} against {box.url}"
+
+    def deploy_under_load(self, stage: Stage) -> None:
+        """The second release, while a load generator counts every failed request."""
+        box = self.sandbox
+        version = RELEASES[1]
+        with Load(f"{box.url}/health", threads=2) as load:
+            time.sleep(1.0)  # traffic flowing before the deploy starts
+            try:
+                argv = self.deploy_argv(version)
+                self.demo.run(f"deploy {version} under load", argv, box.registry_env)
+            finally:
+                time.sleep(1.0)
+        self.demo.load = {
+            "sent": load.sent,
+            "failed": load.failed,
+            "versions": dict(load.versions),
+            "failures": list(load.failures),
+        }
+        served = ", ".join(f"{v}: {n}" for v, n in sorted(load.versions.items()))
+        stage.detail = f"{load.sent} requests sent, {load.failed} failed ({served})"
+        if load.failed:
+            raise StageFailed(f"{load.failed} of {load.sent} requests failed: {load.failures[:3]}")
+        if set(load.versions) != set(RELEASES):
+            raise StageFailed(f"versions served under load: {served}")
+
+
 def run_demo(demo: Demo, keep: bool) -> None:
-    console = demo.console
-    python = sys.executable
-    invoke = [python, "-m", "invoke"]
-    deploy_path = demo.work / "host" / "srv" / "service"
-    base_port, proxy_port = free_port_pair(), sandbox.free_port()
+    """Every stage in order under one exit stack: the sandbox stops, the app and its images
+    go, whatever stage fails (or stay up with `keep`, after a full pass)."""
     demo.logs.mkdir(parents=True, exist_ok=True)
-    demo.env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    demo.env = {k: v for k, v in os.environ.items() if k not in OUTER_RUN_VARIABLES}
     with contextlib.ExitStack() as stack:
         progress = stack.enter_context(
             Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),
                 TimeElapsedColumn(),
-                console=console,
+                console=demo.console,
                 transient=True,
             )
         )
         pipe = Pipeline(demo, progress)
-        box: list[Sandbox] = []
-
-        def prepare(stage: Stage) -> None:
-            registry = stack.enter_context(sandbox.registry(username="demo"))
-            host = stack.enter_context(sandbox.ssh_host())
-            token = secrets.token_urlsafe(24)
-            copy_example(demo.example, demo.project)
-            cfg = sandbox_config(
-                demo.project / "pyproject.toml", registry, deploy_path, (base_port, proxy_port)
-            )
-            env_file = demo.project / "deploy.env"
-            env_file.write_text(f"API_TOKEN={token}\nDATABASE_URL=sqlite:////app/data/service.db\n")
-            env_file.chmod(0o600)
-            _git(demo.project, "init", "-q", "-b", "main")
-            _git(demo.project, "add", "-A")
-            _git(demo.project, "commit", "-q", "-m", "The example service")
-            _git(demo.project, "tag", f"v{RELEASES[0]}")
-            token_env = cfg["tool"]["shipline"]["image"].get("token-env", "GITHUB_TOKEN")
-            stack.callback(remove_app, APP)
-            stack.callback(remove_images, f"{registry.host}/demo/service")
-            url = f"http://127.0.0.1:{proxy_port}"
-            box.append(Sandbox(registry, host, token, url, {token_env: registry.password}))
-            stage.detail = f"registry {registry.host}, SSH host {host.spec}, work {demo.work}"
-
-        pipe.stage("prepare", prepare)
-
-        def check(name: str) -> Callable[[Stage], None]:
-            def work(stage: Stage) -> None:
-                try:
-                    demo.run(name, [python, "-m", "nox", "-s", name])
-                except StageFailed:
-                    if name == "security" and audit_unreachable(demo.project):
-                        stage.result = "warning"
-                        stage.detail = (
-                            "bandit and the security tests passed; not audited: "
-                            "pip-audit could not reach its vulnerability service"
-                        )
-                    else:
-                        raise
-
-            return work
-
-        for name in CHECKS:
-            pipe.stage(name, check(name))
-
-        def release(version: str) -> Callable[[Stage], None]:
-            def work(stage: Stage) -> None:
-                notes = demo.project / "CHANGELOG.md"
-                notes.write_text(f"# {version}\n\nThe second release of the demo.\n")
-                _git(demo.project, "add", "-A")
-                _git(demo.project, "commit", "-q", "-m", f"Release {version}")
-                _git(demo.project, "tag", f"v{version}")
-                stage.detail = f"a new commit, tagged v{version}"
-
-            return work
-
-        def build(version: str) -> Callable[[Stage], None]:
-            def work(stage: Stage) -> None:
-                ref = ["--ref", f"refs/tags/v{version}", "--event", "push"]
-                out = demo.run(f"build {version}", [*invoke, "build", *ref, "--json"])
-                built = json.loads(out.strip().splitlines()[-1])
-                stage.detail = (
-                    f"{built['size'] / 1e6:.0f} MB, {built['cached_steps']} of {built['steps']} "
-                    f"steps cached ({built['builder']} builder)"
-                )
-
-            return work
-
-        def push(version: str) -> Callable[[Stage], None]:
-            def work(stage: Stage) -> None:
-                ref = ["--ref", f"refs/tags/v{version}", "--event", "push"]
-                argv = [*invoke, "push", *ref, "--json"]
-                out = demo.run(f"push {version}", argv, box[0].registry_env)
-                pushed = json.loads(out.strip().splitlines()[-1])
-                tags = ", ".join(t.rsplit(":", 1)[1] for t in pushed["pushed"])
-                stage.detail = f"tags {tags}; {pushed['digest'][:19]}"
-
-            return work
-
-        def deploy_argv(version: str) -> list[str]:
-            host = box[0].host
-            return [
-                *invoke,
-                "deploy",
-                "--host",
-                host.spec,
-                "--version",
-                version,
-                "--known-hosts",
-                str(host.known_hosts),
-                "--key",
-                str(host.key),
-            ]
-
-        def first_deploy(stage: Stage) -> None:
-            demo.run(f"deploy {RELEASES[0]}", deploy_argv(RELEASES[0]), box[0].registry_env)
-            stage.detail = f"rolling deploy over SSH to {box[0].host.spec}; live at {box[0].url}"
-
-        def smoke(stage: Stage) -> None:
-            url = box[0].url
-            demo.run("smoke checks", [*invoke, "smoke", "--url", url, "--version", RELEASES[0]])
-            stage.detail = f"/health, /items refuses without a token, version {RELEASES[0]}"
-
-        def live_tests(stage: Stage) -> None:
-            out = demo.run(
-                "live integration tests",
-                [python, "-m", "nox", "-s", "e2e", "--", "--live=on"],
-                {"SERVICE_URL": box[0].url, "API_TOKEN": box[0].token},
-            )
-            stage.detail = f"{_pytest_counts(out)} against {box[0].url}"
-
-        def deploy_under_load(stage: Stage) -> None:
-            version = RELEASES[1]
-            with Load(f"{box[0].url}/health", threads=2) as load:
-                time.sleep(1.0)  # traffic flowing before the deploy starts
-                try:
-                    argv = deploy_argv(version)
-                    demo.run(f"deploy {version} under load", argv, box[0].registry_env)
-                finally:
-                    time.sleep(1.0)
-            demo.load = {
-                "sent": load.sent,
-                "failed": load.failed,
-                "versions": dict(load.versions),
-                "failures": list(load.failures),
-            }
-            served = ", ".join(f"{v}: {n}" for v, n in sorted(load.versions.items()))
-            stage.detail = f"{load.sent} requests sent, {load.failed} failed ({served})"
-            if load.failed:
-                raise StageFailed(
-                    f"{load.failed} of {load.sent} requests failed: {load.failures[:3]}"
-                )
-            if set(load.versions) != set(RELEASES):
-                raise StageFailed(f"versions served under load: {served}")
-
-        first, second = RELEASES
-        pipe.stage(f"build {first}", build(first))
-        pipe.stage(f"push {first}", push(first))
-        pipe.stage(f"deploy {first}", first_deploy)
-        pipe.stage("smoke checks", smoke)
-        pipe.stage("live integration tests", live_tests)
-        pipe.stage(f"release {second}", release(second))
-        pipe.stage(f"build {second}", build(second))
-        pipe.stage(f"push {second}", push(second))
-        pipe.stage(f"deploy {second} under load", deploy_under_load)
+        stages = Stages(demo, stack)
+        for name, work in stages.in_order():
+            pipe.stage(name, work)
         if keep and not pipe.failed:
             stack.pop_all()
-            console.print(
-                f"[bold]--keep: {APP} stays up at {box[0].url} (the registry and sshd stop)"
+            demo.console.print(
+                f"[bold]--keep: {APP} stays up at {stages.sandbox.url} (the registry and sshd stop)"
             )
 
 
@@ -487,7 +489,7 @@ def summary_table(stages: list[Stage]) -> Table:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shipline.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("example", nargs="?", default="examples/service", type=Path)
     parser.add_argument("--work", type=Path, help="Working directory (default: a new temp dir)")
     parser.add_argument("--keep", action="store_true", help="Leave the deployed service running")

@@ -1,0 +1,3 @@
+from demo.pipeline import main
+
+raise SystemExit(main())

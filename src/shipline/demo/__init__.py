@@ -1,2 +1,0 @@
-"""The end-to-end demo: the three-layer pipeline (checks and unit tests, deploy, live
-tests) on the example service, on this machine."""

@@ -1,3 +1,0 @@
-from shipline.demo.pipeline import main
-
-raise SystemExit(main())
