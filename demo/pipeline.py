@@ -45,7 +45,7 @@ from support.run import OUTER_RUN_VARIABLES
 from support.sandbox import BASE_IMAGE, PROXY_IMAGE, free_port, remove_images
 from support.sandbox import remove_app as remove_containers
 
-from shipline import audit, config
+from shipline import audit, config, tiers
 from shipline.errors import ShiplineError
 
 RELEASES = ("1.0.0", "1.1.0")
@@ -193,7 +193,7 @@ def free_port_pair() -> int:
 def audit_unreachable(project: Path) -> bool:
     """True when the security session failed only because pip-audit reached no service."""
     cfg = config.load(project)
-    report = project / cfg.reports("security", "pip-audit.json")
+    report = project / tiers.SecurityReports.of(cfg.reports()).pip_audit
     try:
         verdict = audit.judge_file(report, cfg.security.audit_ignore, dt.date.today())
     except ShiplineError:

@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 from support.run import run
 from support.sample import BASE_IMAGE, git, write
+from support.sandbox import free_port, remove_images
 from test_init import docker, shipline, tool, wait_healthy
-
-from shipline.demo.sandbox import free_port, remove_images
 
 SETUPTOOLS_PYPROJECT = """\
 [build-system]
