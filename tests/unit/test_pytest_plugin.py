@@ -98,9 +98,10 @@ def test_strict_markers_reject_a_typo_in_a_session(
     result.stdout.fnmatch_lines(["*Unknown pytest.mark.intgration - is this a typo?*"])
     monkeypatch.setenv("SHIPLINE_ACTIVE", "1")
     assert project.runpytest().ret == pytest.ExitCode.INTERRUPTED
-    # Plain pytest: the project's own strictness (here none: a warning).
+    # Plain pytest: the project's own strictness (here none: a warning). In a
+    # subprocess, so the warning filters of the pytest running this test stay out.
     monkeypatch.delenv("SHIPLINE_ACTIVE")
-    plain = project.runpytest()
+    plain = project.runpytest_subprocess()
     plain.assert_outcomes(passed=5, skipped=1, warnings=1)
 
 
