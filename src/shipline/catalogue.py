@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from shipline import github, pins, tiers
+from shipline import github, pins, testrun, tiers
 from shipline.config import Config, Tier
 from shipline.errors import ConfigError, UsageError
 from shipline.tiers import SecurityReports, TierReports
@@ -208,10 +208,10 @@ def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tupl
             "--cov-report=term-missing:skip-covered",
             f"--cov-report=xml:{reports.coverage}",
         ]
-        if tier.coverage_fail_under is not None:
-            argv.append(f"--cov-fail-under={tier.coverage_fail_under:g}")
-    if config.tests.workers != "0":
-        argv += ["-n", config.tests.workers, "--dist", config.tests.dist]
+    argv += testrun.gate_args(config, tier)  # after the project's addopts, so it wins
+    workers = testrun.workers(config, tier)
+    if workers != "0":
+        argv += ["-n", workers, "--dist", config.tests.dist]
     argv.append(f"--durations={config.tests.durations}")
     return (*argv, *posargs)
 

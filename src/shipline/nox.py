@@ -14,7 +14,7 @@ from pathlib import Path
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, github, reports, selfwheel, summary
+from shipline import audit, catalogue, config, github, installs, reports, selfwheel, summary
 from shipline.catalogue import Check, Invocation, Run
 from shipline.errors import ShiplineError, fail
 
@@ -102,7 +102,7 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
             session.log(f"shipline {origin}: installing {wheel.name}")
             session.install("--no-deps", str(wheel))
         if check.installs_project:
-            session.install(*project_requirements(cfg), *tools)
+            installs.install(session, cfg, project_requirements(cfg), tools)
         else:
             session.install(*tools)
         for directory in {cfg.reports(check.tier or check.name)}:

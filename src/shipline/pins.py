@@ -21,6 +21,7 @@ from packaging.specifiers import Specifier
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from shipline import installplan
 from shipline.config import Config
 from shipline.errors import ConfigError
 
@@ -74,7 +75,8 @@ def _group(groups: Mapping[str, Any], name: str, seen: tuple[str, ...]) -> Itera
 
 def declared(config: Config) -> list[Declared]:
     """What the project installs in a session: dependencies, dev extras (and extras of
-    itself they name, like `app[test]`) and dev dependency groups."""
+    itself they name, like `app[test]`), dev dependency groups and the requirement
+    files it installs with -r."""
     data = config.raw_pyproject
     project = data.get("project", {})
     project = project if isinstance(project, dict) else {}
@@ -100,6 +102,8 @@ def declared(config: Config) -> list[Declared]:
     groups = data.get("dependency-groups", {})
     for name in config.dependency_groups if isinstance(groups, dict) else ():
         found.extend(_group(groups, name, (name,)))
+    files = installplan.plan(config).requirements  # a tool pinned in requirements-dev.txt
+    found += [Declared(r, f) for r, f in installplan.declared_in_files(config.root, files)]
     return found
 
 

@@ -9,7 +9,7 @@ from xml.etree.ElementTree import Element  # nosec B405 - the type only; parsing
 from defusedxml import ElementTree
 
 from shipline import catalogue
-from shipline.config import Config
+from shipline.config import Config, projectgate
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,34 @@ PYTEST_EXITS = {
 }
 
 
+NO_TESTS = 5
+"""pytest's exit status when nothing was selected: the only sign a tier ran no tests.
+
+An optional tier's empty run is turned into a pass by the plugin, so a later
+failure of such a run (a coverage gate) exits 1 with no tests: that is not
+"selected no tests", and must not be reported as such.
+"""
+
+
+def _configured(cfg: Config, tier: str) -> bool:
+    """Whether [tool.shipline] sets the tier's gate itself (else it may be the project's)."""
+    tool = cfg.raw_pyproject.get("tool", {})
+    table = tool.get("shipline", {}) if isinstance(tool, dict) else {}
+    tests = table.get("tests", {}) if isinstance(table, dict) else {}
+    tiers = table.get("tiers", {}) if isinstance(table, dict) else {}
+    own = tiers.get(tier, {}) if isinstance(tiers, dict) else {}
+    key = "coverage-fail-under"
+    return any(isinstance(t, dict) and key in t for t in (tests, own))
+
+
+def _gate_words(cfg: Config, tier: str, gate: float) -> str:
+    """The gate, and where it came from when it is the project's own."""
+    found = projectgate.find(cfg.root, cfg.raw_pyproject)
+    if found is not None and found.percent == gate and not _configured(cfg, tier):
+        return f"the {gate:g}% gate (the project's {found.where})"
+    return f"the {gate:g}% gate"
+
+
 def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = None) -> str:
     """Name the cause of a failed tier run: failed tests, the coverage gate, no tests, or pytest."""
     if exit_code in PYTEST_EXITS:
@@ -79,7 +107,7 @@ def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = Non
     tier = cfg.tier(step.tier)
     counts = junit_counts(step.tier_reports.junit)
     causes: list[str] = []
-    if counts is not None and counts.tests == 0:
+    if exit_code == NO_TESTS or (exit_code is None and counts is not None and counts.tests == 0):
         causes.append(f"tier {tier.name!r} selected no tests")
     if counts is not None and (counts.failures or counts.errors):
         broken = counts.failures + counts.errors
@@ -87,5 +115,10 @@ def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = Non
     percent = coverage_percent(step.tier_reports.coverage)
     gate = tier.coverage_fail_under
     if gate is not None and percent is not None and percent < gate:
-        causes.append(f"coverage {percent:.1f}% is under the {gate:g}% gate")
+        causes.append(f"coverage {percent:.1f}% is under {_gate_words(cfg, tier.name, gate)}")
+    if not causes and exit_code == 1 and counts is not None:
+        causes.append(
+            f"no {tier.name} test failed, yet pytest failed: a check from the project's "
+            "pytest settings or a plugin (see its message above)"
+        )
     return "; ".join(causes) if causes else step.explain

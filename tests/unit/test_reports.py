@@ -89,3 +89,32 @@ def test_pytest_failure_names_each_cause(tmp_path: Path, monkeypatch: pytest.Mon
     )
     paths.junit.write_text('<testsuite tests="0"/>')
     assert reports.pytest_failure(cfg, step).startswith("tier 'unit' selected no tests")
+
+
+def test_a_run_that_ran_tests_never_blames_selecting_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The project's own gate (in addopts) is the unit default, and is named as the project's.
+    monkeypatch.chdir(tmp_path)
+    data = tomllib.loads('[tool.pytest.ini_options]\naddopts = "--cov=app --cov-fail-under=85"\n')
+    cfg = config.Config(**{**config.parse(data, tmp_path).__dict__, "package": "app"})
+    (step,) = catalogue.get("unit").steps(cfg, catalogue.Invocation())
+    paths = tiers.TierReports.of(cfg.reports(), "unit")
+    paths.junit.parent.mkdir(parents=True)
+    paths.junit.write_text(
+        '<testsuites><testsuite tests="4" failures="0" errors="0"/></testsuites>'
+    )
+    paths.coverage.write_text('<coverage lines-valid="100" lines-covered="82"/>')
+    assert reports.pytest_failure(cfg, step, 1) == (
+        "coverage 82.0% is under the 85% gate (the project's --cov-fail-under=85 in "
+        "pyproject.toml [tool.pytest.ini_options] addopts)"
+    )
+    # An optional tier's empty run exits 1 only when something else failed: not "no tests".
+    (smoke,) = catalogue.get("smoke").steps(cfg, catalogue.Invocation())
+    empty = tiers.TierReports.of(cfg.reports(), "smoke")
+    empty.junit.parent.mkdir(parents=True)
+    empty.junit.write_text('<testsuites><testsuite tests="0"/></testsuites>')
+    said = reports.pytest_failure(cfg, smoke, 1)
+    assert "selected no tests" not in said
+    assert said.startswith("no smoke test failed, yet pytest failed")
+    assert reports.pytest_failure(cfg, smoke, 5).startswith("tier 'smoke' selected no tests")

@@ -139,6 +139,12 @@ class Config:
     deploy: DeployConfig
     smoke: SmokeConfig
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    lock: str = "auto"
+    """Whether sessions install from uv.lock: auto, uv (required) or off."""
+    requirements: tuple[str, ...] | None = None
+    """Requirement files installed with -r when no lock is used; None: those found."""
+    constraints: tuple[str, ...] | None = None
+    """Constraint files installed with -c when no lock is used; None: those found."""
 
     def tier(self, name: str) -> Tier:
         return self.tiers[name]

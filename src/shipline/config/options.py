@@ -24,6 +24,8 @@ LIVE_MODES = ("auto", "on", "off")
 DIST_MODES = ("load", "loadscope", "loadfile", "loadgroup", "worksteal", "each", "no")
 SEVERITIES = ("low", "medium", "high")
 CHECKERS = ("mypy", "pyright")
+LOCK_MODES = ("auto", "uv", "off")
+DEFAULT_GATE = 80.0
 MIGRATION_TOOLS = ("alembic",)
 DEFAULT_GROUPS = ("dev", "test", "tests")
 
@@ -53,6 +55,8 @@ class Context:
     tier: str = ""
     test_paths: tuple[str, ...] = ()
     coverage_fail_under: float | None = None
+    project_gate: float | None = None
+    """The project's own coverage gate (pytest's --cov-fail-under, coverage's fail_under)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +163,26 @@ class RootOptions(Section):
     reports_dir = fixed(
         "reports-dir", v.string(), "reports", "where JUnit, coverage and audit reports go"
     )
+    lock = fixed(
+        "lock",
+        v.string(LOCK_MODES),
+        "auto",
+        "sessions install what uv.lock locks: auto (when there is one), uv (required), off",
+    )
+    requirements = fixed(
+        "requirements",
+        v.strings,
+        None,
+        "requirement files sessions install with -r when no lock is used",
+        shown="requirements.txt and the dev/test ones found (`requirements-dev.txt`, ...)",
+    )
+    constraints = fixed(
+        "constraints",
+        v.strings,
+        None,
+        "constraint files sessions install with -c when no lock is used",
+        shown="`constraints.txt` when found",
+    )
 
 
 class LintOptions(Section):
@@ -235,10 +259,19 @@ class TestsOptions(Section):
     paths = fixed(
         "paths", v.strings, strings("tests"), "the test directories; tiers live below them"
     )
-    coverage_fail_under = fixed(
-        "coverage-fail-under", v.percent, 80.0, "the coverage gate (percent) on the unit tier"
+    coverage_fail_under = computed(
+        "coverage-fail-under",
+        v.percent,
+        lambda c: DEFAULT_GATE if c.project_gate is None else c.project_gate,
+        "the coverage gate (percent) on the unit tier",
+        shown="the project's own (pytest `--cov-fail-under`, coverage `fail_under`), else 80",
     )
-    workers = fixed("workers", v.workers, "auto", "pytest-xdist -n; 0 turns xdist off")
+    workers = fixed(
+        "workers",
+        v.workers,
+        "auto",
+        "pytest-xdist -n; 0 turns xdist off; auto: off on a tier of fewer than 8 test files",
+    )
     dist = fixed(
         "dist", v.string(DIST_MODES), "loadfile", "pytest-xdist --dist: how tests are shared"
     )

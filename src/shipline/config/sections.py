@@ -2,7 +2,8 @@
 
 A reader reads its table's options, works out what the next tables' computed
 defaults need (the package, the app name, the tests' gate) and reports any key it
-did not read. `parse` is pure apart from looking for the package.
+did not read. `parse` is pure apart from looking for the package and reading the
+project's own coverage gate from its pytest and coverage settings.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shipline import inputs
+from shipline.config import projectgate
 from shipline.config.model import (
     Config,
     DeployConfig,
@@ -74,7 +76,7 @@ def _names(table: object) -> tuple[str, ...]:
 
 
 def parse(data: Mapping[str, Any], root: Path) -> Config:
-    """Build a Config from a parsed pyproject; pure apart from looking for the package."""
+    """Build a Config from a parsed pyproject; reads only the package and the project's gate."""
     project = data.get("project", {})
     project_name = project.get("name") if isinstance(project, dict) else None
     project_name = project_name if isinstance(project_name, str) else None
@@ -91,10 +93,16 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     python = RootOptions.python.read(table, context)
     venv_backend = RootOptions.venv_backend.read(table, context)
     reports_dir = RootOptions.reports_dir.read(table, context)
+    lock = RootOptions.lock.read(table, context)
+    requirements = RootOptions.requirements.read(table, context)
+    constraints = RootOptions.constraints.read(table, context)
     lint = LintConfig(**read(table.sub("lint"), context, LintOptions))
     type_config = TypeConfig(**read(table.sub("type"), context, TypeOptions))
     security = SecurityConfig(**read(table.sub("security"), context, SecurityOptions))
-    tests, tiers = _tests(table.sub("tests"), table.sub("tiers"))
+    gate = projectgate.find(root, data)
+    tests, tiers = _tests(
+        table.sub("tests"), table.sub("tiers"), None if gate is None else gate.percent
+    )
     image = ImageConfig(**read(table.sub("image"), context, ImageOptions))
     deploy = _deploy(table.sub("deploy"), context)
     smoke = SmokeConfig(**read(table.sub("smoke"), context, SmokeOptions))
@@ -120,6 +128,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         deploy=deploy,
         smoke=smoke,
         raw_pyproject=data,
+        lock=lock,
+        requirements=requirements,
+        constraints=constraints,
     )
 
 
@@ -148,9 +159,12 @@ def _declared(path: str, names: tuple[str, ...], declared: tuple[str, ...], wher
             )
 
 
-def _tests(tests_table: Table, tiers_table: Table) -> tuple[TestsConfig, dict[str, Tier]]:
-    """[tool.shipline.tests] and [tool.shipline.tiers.*]: a tier's defaults follow tests'."""
-    tests = TestsConfig(**read(tests_table, Context(), TestsOptions))
+def _tests(
+    tests_table: Table, tiers_table: Table, project_gate: float | None
+) -> tuple[TestsConfig, dict[str, Tier]]:
+    """[tool.shipline.tests] and [tool.shipline.tiers.*]: a tier's defaults follow tests',
+    whose gate defaults to the project's own."""
+    tests = TestsConfig(**read(tests_table, Context(project_gate=project_gate), TestsOptions))
     tiers: dict[str, Tier] = {}
     for name in TIERS:
         context = Context(
