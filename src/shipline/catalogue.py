@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from shipline import github, pins, testrun, tiers
+from shipline import github, linters, pins, testrun, tiers
 from shipline.config import Config, Tier
 from shipline.errors import ConfigError, UsageError
 from shipline.tiers import SecurityReports, TierReports
@@ -22,6 +22,9 @@ from shipline.tiers import SecurityReports, TierReports
 TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
     {
         "ruff": "ruff>=0.6",
+        "flake8": "flake8>=6",
+        "black": "black>=23",
+        "isort": "isort>=5.12",
         "mypy": "mypy>=1.11",
         "pyright": "pyright>=1.1.380",
         "bandit": "bandit>=1.7.9",
@@ -99,11 +102,18 @@ class Check:
     needs_plugin: bool
     """Whether shipline's pytest plugin must be importable there."""
     tier: str | None = None
+    notes: Callable[[Config], tuple[str, ...]] = lambda config: ()
+    """Lines the session logs before its steps (lint: which linters it adopted)."""
+
+
+def _lint_tools(config: Config, ctx: Invocation) -> tuple[str, ...]:
+    return linters.plan(config).tools(sarif=ctx.sarif)
 
 
 def _lint_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
     fmt = ("--output-format=github",) if github.in_actions(ctx.environ) else ()
     paths = config.lint.paths
+    plan = linters.plan(config)
     sarif = Run(
         (
             "ruff",
@@ -115,17 +125,29 @@ def _lint_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
         ),
         "ruff could not write SARIF",
     )
-    return (
-        *((sarif,) if ctx.sarif else ()),
-        Run(
-            ("ruff", "check", *fmt, *paths, *ctx.posargs),
-            "ruff check found lint errors (`ruff check --fix` fixes many)",
-        ),
-        Run(
-            ("ruff", "format", "--check", *paths),
-            "ruff format would reformat files (run `ruff format`)",
-        ),
+    check = Run(
+        ("ruff", "check", *fmt, *paths, *ctx.posargs),
+        "ruff check found lint errors (`ruff check --fix` fixes many)",
     )
+    if plan.check == "flake8":
+        check = Run(
+            ("flake8", *paths, *ctx.posargs),
+            f"flake8 found lint errors under the project's rules ({plan.setup.flake8})",
+        )
+    formatter = Run(
+        ("ruff", "format", "--check", *paths),
+        "ruff format would reformat files (run `ruff format`)",
+    )
+    if plan.format == "black":
+        formatter = Run(
+            ("black", "--check", *paths),
+            f"black would reformat files (run `black {' '.join(paths)}`)",
+        )
+    isort = Run(
+        ("isort", "--check-only", *paths),
+        f"isort would reorder imports (run `isort {' '.join(paths)}`)",
+    )
+    return (*((sarif,) if ctx.sarif else ()), check, formatter, *((isort,) if plan.isort else ()))
 
 
 def _type_tools(config: Config, ctx: Invocation) -> tuple[str, ...]:
@@ -270,11 +292,15 @@ def _tier_check(name: str, description: str) -> Check:
 CHECKS: tuple[Check, ...] = (
     Check(
         name="lint",
-        description="ruff check and ruff format --check (GitHub annotations in Actions)",
-        tools=lambda config, ctx: ("ruff",),
+        description=(
+            "ruff check and ruff format --check (GitHub annotations in Actions), "
+            "or the project's own flake8, black and isort"
+        ),
+        tools=_lint_tools,
         steps=_lint_steps,
         installs_project=False,
         needs_plugin=False,
+        notes=linters.notes,
     ),
     Check(
         name="type",
@@ -327,7 +353,9 @@ def tool_requirements(
     Raises ConfigError when a pin is below what shipline needs (see `shipline.pins`).
     """
     tools = check.tools(config, ctx or Invocation())
-    return pins.resolve(tools, TOOL_FLOORS, pins.declared(config), config)
+    # A tool with no floor (a flake8 plugin) is only ever one the project declares.
+    floors = {**{tool: tool for tool in tools}, **TOOL_FLOORS}
+    return pins.resolve(tools, floors, pins.declared(config), config)
 
 
 def markdown_table() -> str:

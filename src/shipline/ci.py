@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from shipline import actions, config, github, reports, tiers
+from shipline import actions, config, gates, github, reports, tiers
 from shipline.catalogue import SARIF_ENV
 from shipline.errors import ShiplineError
 
@@ -69,8 +69,9 @@ def main(argv: list[str]) -> int:
         print(f"::error title=shipline {action.name}::{exc}")
         print(f"shipline: error: {exc}", file=sys.stderr)
         return 2
-    if session == "type":
-        print(f"::add-matcher::{MATCHERS / 'mypy.json'}", flush=True)
+    if session == "type":  # an advisory check's findings are warnings, not errors
+        matcher = "mypy-advisory.json" if gates.of(cfg, "type").advisory else "mypy.json"
+        print(f"::add-matcher::{MATCHERS / matcher}", flush=True)
     command = ["nox", "-s", session, *(["--", *args] if args else [])]
     print(f"shipline: {shlex.join(command)}", flush=True)
     code = subprocess.run([sys.executable, "-m", *command], check=False).returncode

@@ -46,3 +46,12 @@ def append_summary(markdown: str, environ: Mapping[str, str] | None = None) -> N
         return
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(markdown)
+
+
+def warning(title: str, message: str, environ: Mapping[str, str] | None = None) -> None:
+    """A warning annotation on the run (no file): what an advisory check found."""
+    if not in_actions(environ):
+        return
+    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    name = title.replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
+    print(f"::warning title={name}::{escaped}", flush=True)

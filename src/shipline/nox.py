@@ -10,11 +10,12 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, github, installs, reports, selfwheel, summary
+from shipline import audit, catalogue, config, gates, github, installs, reports, selfwheel, summary
 from shipline.catalogue import Check, Invocation, Run
 from shipline.errors import ShiplineError, fail
 
@@ -88,8 +89,18 @@ def _write_summary(check: Check, cfg: config.Config, failure: str | None) -> Non
         github.append_summary(summary.markdown(check, cfg, failure, dt.date.today()))
 
 
+def _disabled(session: nox.Session, check: Check, cfg: config.Config, gate: gates.Gate) -> NoReturn:
+    """A disabled check's session: skipped (nox exits 0) with one line saying why."""
+    _write_summary(check, cfg, None)
+    session.skip(gate.disabled_line())
+
+
 def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session], None]:
+    gate = gates.of(cfg, check.name)
+
     def run(session: nox.Session) -> None:
+        if not gate.enabled:
+            _disabled(session, check, cfg, gate)
         ctx = Invocation(posargs=tuple(session.posargs), environ=dict(os.environ))
         try:
             steps = check.steps(cfg, ctx)
@@ -108,17 +119,22 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
         for directory in {cfg.reports(check.tier or check.name)}:
             directory.mkdir(parents=True, exist_ok=True)
         session.env["SHIPLINE_ACTIVE"] = "1"
+        for note in check.notes(cfg):
+            session.log(note)
         failure: str | None = None
         try:
-            for step in steps:
-                _run_step(session, cfg, step)
+            causes = gates.run_steps(gate, steps, lambda step: _run_step(session, cfg, step))
+            for cause in causes:
+                session.warn(gate.advisory_line(cause))
+                github.warning(f"shipline {check.name} (advisory)", cause)
+            failure = "; ".join(causes) or None
         except BaseException as exc:  # nox ends a session by raising; say why, then re-raise
             failure = str(exc) or type(exc).__name__
             raise
         finally:
             _write_summary(check, cfg, failure)
 
-    run.__doc__ = check.description
+    run.__doc__ = check.description if gate.enabled else f"disabled: {check.description}"
     run.__name__ = check.name.replace("-", "_")
     return run
 
@@ -135,8 +151,9 @@ def register(*names: str, root: Path | None = None) -> None:
     except ShiplineError as exc:
         fail(exc)
     for check in checks:
+        enabled = gates.of(cfg, check.name).enabled  # disabled: no environment is made
         nox.session(
             name=check.name,
-            python=list(cfg.python) if cfg.python else None,
-            venv_backend=cfg.venv_backend,
+            python=list(cfg.python) if cfg.python and enabled else None,
+            venv_backend=cfg.venv_backend if enabled else "none",
         )(_session_function(check, cfg))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipline import audit, reports
+from shipline import audit, gates, reports
 from shipline.catalogue import Check
 from shipline.config import Config
 from shipline.errors import ShiplineError
@@ -126,10 +126,26 @@ def _audit_section(cfg: Config, today: dt.date) -> list[str]:
     return lines
 
 
+def _verdict(gate: gates.Gate, failure: str | None) -> tuple[str, str]:
+    """The heading's mark and the first line: passed, failed, advisory or disabled."""
+    if not gate.enabled:
+        return "⏭️", f"Disabled in config (`[{gate.table}]` `enabled = false`)."
+    if failure and gate.advisory:
+        return "⚠️", (
+            f"Advisory, not failing the build: {_cell(failure)} "
+            f"(`{gates.ENFORCE}` in `[{gate.table}]`)"
+        )
+    return ("❌", f"Failed: {_cell(failure)}") if failure else ("✅", "Passed.")
+
+
 def markdown(check: Check, cfg: Config, failure: str | None, today: dt.date) -> str:
     """A short Markdown result for one session, for $GITHUB_STEP_SUMMARY."""
-    head = f"### {'❌' if failure else '✅'} shipline `{check.name}`"
-    lines = [head, "", f"Failed: {_cell(failure)}" if failure else "Passed.", ""]
+    gate = gates.of(cfg, check.name)
+    mark, verdict = _verdict(gate, failure)
+    advisory = " (advisory)" if gate.advisory and gate.enabled else ""
+    lines = [f"### {mark} shipline `{check.name}`{advisory}", "", verdict, ""]
+    if not gate.enabled:
+        return "\n".join(lines) + "\n"
     if check.name == "security":
         lines += [*_bandit_section(cfg), "", *_audit_section(cfg, today), ""]
     if check.tier is not None:

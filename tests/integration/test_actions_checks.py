@@ -70,6 +70,28 @@ def test_type_fails_on_a_type_error_with_matcher_lines(tmp_path: Path, python_bi
     assert hit.group(pattern["code"]) == "return-value"
 
 
+def test_an_advisory_type_check_passes_the_action_with_warnings(
+    tmp_path: Path, python_bin: Path
+) -> None:
+    broken = make_project(tmp_path / "app", extra="[tool.shipline.type]\nadvisory = true\n")
+    write(broken, "src/sample_app/extra.py", '"""Extra."""\n\n\ndef f() -> int:\n    return "x"\n')
+    result = run_action(ACTIONS / "type/action.yml", {"python-version": "3.11"}, broken, python_bin)
+    assert result.code == 0, result
+    assert "advisory: type failed: mypy found type errors" in result.log, result
+    assert "::warning title=shipline type (advisory)::mypy found type errors" in result.log
+    assert "### ⚠️ shipline `type` (advisory)" in result.summary
+    matcher_path = re.search(r"::add-matcher::(\S+)", result.log)
+    assert matcher_path, result
+    matcher = json.loads(Path(matcher_path.group(1)).read_text())["problemMatcher"][0]
+    assert matcher["severity"] == "warning"
+    pattern = matcher["pattern"][0]
+    assert "severity" not in pattern  # mypy's "error:" cannot turn it back into an error
+    hits = [m for line in result.log.splitlines() if (m := re.match(pattern["regexp"], line))]
+    assert hits, "the advisory matcher matched no line of real mypy output"
+    assert hits[0].group(pattern["file"]) == "src/sample_app/extra.py"
+    assert hits[0].group(pattern["code"]) == "return-value"
+
+
 def test_security_annotates_bandit_findings_and_summarises(
     tmp_path: Path, python_bin: Path
 ) -> None:

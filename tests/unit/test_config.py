@@ -313,34 +313,38 @@ def test_the_readme_reference_is_generated_from_the_declarations() -> None:
     assert config.markdown_table() in readme
 
 
+GATE = options.GateOptions
+
+
 @pytest.mark.parametrize(
-    ("section", "model", "not_options"),
+    ("sections", "model", "not_options"),
     [
-        (options.LintOptions, config.LintConfig, set()),
-        (options.TypeOptions, config.TypeConfig, set()),
-        (options.SecurityOptions, config.SecurityConfig, set()),
-        (options.TestsOptions, config.TestsConfig, set()),
-        (options.ImageOptions, config.ImageConfig, set()),
-        (options.DeployOptions, config.DeployConfig, set()),
-        (options.SmokeOptions, config.SmokeConfig, set()),
-        (options.TierOptions, config.Tier, {"name", "migrations"}),
+        ((options.LintOptions, GATE), config.LintConfig, set()),
+        ((options.TypeOptions, GATE), config.TypeConfig, set()),
+        ((options.SecurityOptions, GATE), config.SecurityConfig, set()),
+        ((options.TestsOptions,), config.TestsConfig, set()),
+        ((options.ImageOptions,), config.ImageConfig, set()),
+        ((options.DeployOptions,), config.DeployConfig, set()),
+        ((options.SmokeOptions,), config.SmokeConfig, set()),
+        ((options.TierOptions, GATE), config.Tier, {"name", "migrations"}),
+        ((options.TierOptions,), config.Tier, {"name", "migrations", "enabled", "advisory"}),
         (
-            options.DatabaseTierOptions,
+            (options.DatabaseTierOptions,),
             config.Tier,
-            {"name", "marker", "paths", "optional", "coverage_fail_under"},
+            {"name", "marker", "paths", "optional", "coverage_fail_under", "enabled", "advisory"},
         ),
-        (options.AuditIgnoreOptions, config.AuditIgnore, set()),
+        ((options.AuditIgnoreOptions,), config.AuditIgnore, set()),
     ],
-    ids=lambda p: getattr(p, "__name__", ""),
+    ids=lambda p: "+".join(s.__name__ for s in p) if isinstance(p, tuple) else "",
 )
 def test_every_option_fills_one_field_of_its_table(
-    section: type[options.Section], model: type, not_options: set[str]
+    sections: tuple[type[options.Section], ...], model: type, not_options: set[str]
 ) -> None:
     """A table's reader builds its dataclass from the options alone: names must match."""
     fields = {f.name for f in dataclasses.fields(model)} - not_options
-    assert [o.field for o in section.options()] == [
-        f.name for f in dataclasses.fields(model) if f.name in fields
-    ]
+    read = [o.field for section in sections for o in section.options()]
+    assert sorted(read) == sorted(fields)
+    assert len(read) == len(set(read))
 
 
 def test_root_options_are_the_top_level_keys() -> None:

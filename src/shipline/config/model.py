@@ -31,17 +31,27 @@ class Tier:
     optional: bool
     coverage_fail_under: float | None
     migrations: str | None = None
+    enabled: bool = True
+    """False: the tier's session passes without running (`GateOptions`)."""
+    advisory: bool = False
+    """True: the tier's session reports failures but passes."""
 
 
 @dataclass(frozen=True)
 class LintConfig:
     paths: tuple[str, ...]
+    linters: str = "auto"
+    """auto: the project's own flake8/black/isort where set up (`shipline.linters`); ruff."""
+    enabled: bool = True
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
 class TypeConfig:
     checker: str
     paths: tuple[str, ...]
+    enabled: bool = True
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class SecurityConfig:
     bandit_severity: str
     bandit_confidence: str
     audit_ignore: tuple[AuditIgnore, ...]
+    enabled: bool = True
+    advisory: bool = False
 
 
 @dataclass(frozen=True)

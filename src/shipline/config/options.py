@@ -27,6 +27,7 @@ CHECKERS = ("mypy", "pyright")
 LOCK_MODES = ("auto", "uv", "off")
 DEFAULT_GATE = 80.0
 MIGRATION_TOOLS = ("alembic",)
+LINTERS = ("auto", "ruff")
 DEFAULT_GROUPS = ("dev", "test", "tests")
 
 T = TypeVar("T")
@@ -187,7 +188,14 @@ class RootOptions(Section):
 
 class LintOptions(Section):
     table = "tool.shipline.lint"
-    paths = fixed("paths", v.strings, strings("."), "what ruff lints and format-checks")
+    paths = fixed("paths", v.strings, strings("."), "what lint checks and format-checks")
+    linters = fixed(
+        "linters",
+        v.string(LINTERS),
+        "auto",
+        "auto: the project's own flake8, black and isort where it sets them up, "
+        "ruff for the rest; ruff: ruff only",
+    )
 
 
 class TypeOptions(Section):
@@ -319,6 +327,30 @@ class TierOptions(Section):
         lambda c: c.coverage_fail_under if c.tier == "unit" else None,
         "the tier's coverage gate (percent)",
         shown="`tests.coverage-fail-under` on unit, else none",
+    )
+
+
+class GateOptions(Section):
+    """Whether a check gates the build: read from each check's own table.
+
+    A project adopting shipline may never have run mypy or bandit; these let it
+    see a check's findings without a red build (advisory), or leave it out
+    (disabled), without editing generated files.
+    """
+
+    table = "tool.shipline.<check>"
+    enabled = fixed(
+        "enabled",
+        v.boolean,
+        True,
+        "false: the session says the check is disabled and passes, installing nothing; "
+        "`<check>` is `lint`, `type`, `security` or `tiers.<tier>` (not `tiers.security`)",
+    )
+    advisory = fixed(
+        "advisory",
+        v.boolean,
+        False,
+        "true: the session runs every step and reports failures, but passes",
     )
 
 
@@ -472,6 +504,7 @@ SECTIONS: tuple[type[Section], ...] = (
     TestsOptions,
     TierOptions,
     DatabaseTierOptions,
+    GateOptions,
     ImageOptions,
     DeployOptions,
     SmokeOptions,

@@ -33,6 +33,7 @@ from shipline.config.options import (
     Context,
     DatabaseTierOptions,
     DeployOptions,
+    GateOptions,
     ImageOptions,
     LintOptions,
     RootOptions,
@@ -46,7 +47,7 @@ from shipline.config.options import (
 from shipline.config.values import Table
 from shipline.errors import ConfigError
 from shipline.packages import find_package
-from shipline.tiers import TIERS
+from shipline.tiers import SECURITY, TIERS
 
 
 def read(table: Table, context: Context, *sections: type[Section]) -> dict[str, Any]:
@@ -96,9 +97,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     lock = RootOptions.lock.read(table, context)
     requirements = RootOptions.requirements.read(table, context)
     constraints = RootOptions.constraints.read(table, context)
-    lint = LintConfig(**read(table.sub("lint"), context, LintOptions))
-    type_config = TypeConfig(**read(table.sub("type"), context, TypeOptions))
-    security = SecurityConfig(**read(table.sub("security"), context, SecurityOptions))
+    lint = LintConfig(**read(table.sub("lint"), context, LintOptions, GateOptions))
+    type_config = TypeConfig(**read(table.sub("type"), context, TypeOptions, GateOptions))
+    security = SecurityConfig(**read(table.sub("security"), context, SecurityOptions, GateOptions))
     gate = projectgate.find(root, data)
     tests, tiers = _tests(
         table.sub("tests"), table.sub("tiers"), None if gate is None else gate.percent
@@ -170,7 +171,10 @@ def _tests(
         context = Context(
             tier=name, test_paths=tests.paths, coverage_fail_under=tests.coverage_fail_under
         )
-        sections = (TierOptions, DatabaseTierOptions) if name == "database" else (TierOptions,)
+        # The security tier runs inside the security check, whose table has the gate keys.
+        sections: tuple[type[Section], ...] = (TierOptions,)
+        sections += (GateOptions,) if name != SECURITY else ()
+        sections += (DatabaseTierOptions,) if name == "database" else ()
         tiers[name] = Tier(name=name, **read(tiers_table.sub(name), context, *sections))
     tiers_table.done()
     return tests, tiers
