@@ -355,3 +355,33 @@ def test_init_proposes_then_adopts(
     assert "[tool.shipline]" in text
     assert (root / "Dockerfile").is_file()
     assert config.load(root).extras == ("dev",)
+
+
+def test_a_setup_cfg_projects_fields_stay_dynamic(tmp_path: Path) -> None:
+    root = requirements_project(tmp_path / "checkout")
+    write(
+        root,
+        "setup.cfg",
+        """\
+        [metadata]
+        name = web-shop
+        version = attr: web_shop.__version__
+
+        [options]
+        packages = find:
+        install_requires =
+            fastapi
+        """,
+    )
+    parsed = tomllib.loads(proposal.propose(root, {}).text)
+    assert parsed["project"]["name"] == "web-shop"
+    assert parsed["project"]["dynamic"] == ["version", "dependencies", "optional-dependencies"]
+    assert "packages" not in parsed["tool"]["setuptools"]  # setup.cfg finds its own
+
+
+def test_inits_own_workflow_edited_is_a_conflict_not_a_second_workflow(tmp_path: Path) -> None:
+    root = shop(tmp_path)
+    write(root, ".github/workflows/ci.yml", "# shipline CI: edited\nname: CI\n")
+    seen = statuses(planned(root))
+    assert seen[".github/workflows/ci.yml"] == "conflict"
+    assert ".github/workflows/shipline-ci.yml" not in seen
