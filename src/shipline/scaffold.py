@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
 import tempfile
 import tomllib
@@ -20,7 +21,7 @@ from typing import Final, Literal
 
 import jinja2
 
-from shipline import inputs
+from shipline import adoption, config, inputs
 from shipline.errors import ConfigError
 from shipline.images import dependencies
 from shipline.project import Project
@@ -109,10 +110,12 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "testclient": f"{'fastapi' if project.framework == 'fastapi' else 'starlette'}.testclient",
         "default_branch": "main",
         "optional_tiers": project.missing_tiers,
+        "dockerfile": None,
+        "compose_file": None,
     }
 
 
-ChangeStatus = Literal["create", "unchanged", "conflict", "overwrite", "append", "skip"]
+ChangeStatus = Literal["create", "unchanged", "conflict", "overwrite", "append", "skip", "adopt"]
 
 
 @dataclass(frozen=True)
@@ -124,44 +127,113 @@ class FileChange:
     status: ChangeStatus
     content: str
     diff: str = ""
+    note: str = ""
+    """Why a file is adopted or skipped, shown beside it."""
 
 
-def plan(project: Project, base_image: str | None = None, force: bool = False) -> list[FileChange]:
+@dataclass(frozen=True)
+class Plan:
+    """Every file's fate, and what init says about the project's own files it keeps."""
+
+    changes: list[FileChange]
+    notes: tuple[str, ...] = ()
+
+
+def plan(
+    project: Project,
+    base_image: str | None = None,
+    force: bool = False,
+    *,
+    dockerfile: str | None = None,
+) -> list[FileChange]:
     """What init would do to each file; pure apart from reading the project's files."""
+    return full_plan(project, base_image, force, dockerfile=dockerfile).changes
+
+
+def full_plan(
+    project: Project,
+    base_image: str | None = None,
+    force: bool = False,
+    *,
+    dockerfile: str | None = None,
+) -> Plan:
+    """`plan`, with the notes on the files adopted (`adoption`): init prints both."""
     env = environment()
     values = context(project, base_image)
-    changes: list[FileChange] = []
-    for template, relative, kind in FILES:
-        if relative == "tests/smoke/test_smoke.py" and _has_tests(project.root / "tests/smoke"):
-            changes.append(FileChange(relative, "skip", ""))
-            continue
-        rendered = env.get_template(template).render(values)
-        target = project.root / relative
-        if not target.exists():
-            changes.append(FileChange(relative, "create", rendered))
-            continue
-        if not target.is_file():
-            note = f"{relative} is a directory (or not a regular file); move it away first\n"
-            changes.append(FileChange(relative, "conflict", rendered, note))
-            continue
-        current = target.read_text(encoding="utf-8", errors="replace")
-        if kind == STARTER or current == rendered:
-            changes.append(FileChange(relative, "unchanged" if current == rendered else "skip", ""))
-            continue
-        diff = "".join(
-            difflib.unified_diff(
-                current.splitlines(keepends=True),
-                rendered.splitlines(keepends=True),
-                f"a/{relative} (yours)",
-                f"b/{relative} (template)",
-            )
-        )
-        changes.append(FileChange(relative, "overwrite" if force else "conflict", rendered, diff))
+    rendered = {relative: env.get_template(t).render(values) for t, relative, _ in FILES}
+    templates = adoption.Templates(
+        {relative: text.partition("\n")[0] for relative, text in rendered.items()}
+    )
+    survey = adoption.survey(project.root, templates, _configured(project.root), dockerfile)
+    changes = [
+        _change(project.root, survey, (relative, kind), rendered[relative], force=force)
+        for _, relative, kind in FILES
+    ]
     if project.has_shipline_table:
         changes.append(FileChange("pyproject.toml", "unchanged", ""))
     else:
+        values["dockerfile"] = _toml_string(survey.dockerfile)
+        compose = survey.compose if survey.compose != adoption.COMPOSE else None
+        values["compose_file"] = _toml_string(compose)
         changes.append(_append_config(project.root / "pyproject.toml", env, values))
-    return changes
+    return Plan(changes, survey.notes)
+
+
+def _toml_string(value: str | None) -> str | None:
+    """A TOML basic string: JSON's escapes are TOML's, for the paths init writes."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _configured(root: Path) -> dict[str, str]:
+    """The paths [tool.shipline] already names: the project's word on its own files."""
+    data = config.read_pyproject(root / "pyproject.toml")
+    tool = data.get("tool")
+    table = tool.get("shipline") if isinstance(tool, dict) else None
+    found: dict[str, str] = {}
+    for section, key in (("image", "dockerfile"), ("deploy", "compose-file")):
+        sub = table.get(section) if isinstance(table, dict) else None
+        value = sub.get(key) if isinstance(sub, dict) else None
+        if isinstance(value, str) and value:
+            found[key] = value
+    return found
+
+
+def _change(
+    root: Path,
+    survey: adoption.Survey,
+    file: tuple[str, FileKind],
+    rendered: str,
+    *,
+    force: bool,
+) -> FileChange:
+    """One file's fate: adopted, skipped, created, unchanged, or a conflict (or --force)."""
+    relative, kind = file
+    if relative in survey.kept:
+        shown = {adoption.DOCKERFILE: survey.dockerfile, adoption.COMPOSE: survey.compose}
+        return FileChange(shown.get(relative) or relative, "adopt", "", note="yours, kept")
+    if relative in survey.skipped:
+        return FileChange(relative, "skip", "", note=survey.skipped[relative])
+    relative = survey.moved.get(relative, relative)
+    if relative == "tests/smoke/test_smoke.py" and _has_tests(root / "tests/smoke"):
+        return FileChange(relative, "skip", "")
+    target = root / relative
+    if not target.exists():
+        return FileChange(relative, "create", rendered)
+    if not target.is_file():
+        note = f"{relative} is a directory (or not a regular file); move it away first\n"
+        return FileChange(relative, "conflict", rendered, note)
+    current = target.read_text(encoding="utf-8", errors="replace")
+    if kind == STARTER or current == rendered:
+        return FileChange(relative, "unchanged" if current == rendered else "skip", "")
+    diff = "".join(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            f"a/{relative} (yours)",
+            f"b/{relative} (template)",
+        )
+    )
+    return FileChange(relative, "overwrite" if force else "conflict", rendered, diff)
 
 
 def _append_config(

@@ -325,10 +325,11 @@ def test_no_package_found_is_one_line(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
 
 
+# A missing pyproject.toml is a project without [project]: init proposes one
+# (test_init_adopt.py).
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("missing", "no pyproject.toml in"),
         ("invalid TOML", "pyproject.toml: not valid TOML"),
         ("not UTF-8", "pyproject.toml: not UTF-8 text"),
         ("a directory", "pyproject.toml: cannot be read: Is a directory"),

@@ -64,7 +64,9 @@ def test_dry_run_writes_nothing_and_a_conflict_is_exit_2(
     assert "dry run; nothing written" in capsys.readouterr().out
     assert sorted(p.name for p in fresh.rglob("*")) == before
 
-    write(fresh, "nginx.conf", "events {}\n")
+    # init's own nginx.conf (its first line), edited: a conflict. A project's own is kept.
+    first = "# The proxy in front of the app, rendered by `invoke init` (shipline).\n"
+    write(fresh, "nginx.conf", first + "events {}\n")
     assert shipline("init") == 2
     captured = capsys.readouterr()
     assert "-events {}" in captured.out

@@ -487,14 +487,14 @@ def test_apply_writes_exactly_the_plan(tmp_path: Path) -> None:
 
 def test_apply_rolls_back_everything_when_a_write_fails(tmp_path: Path) -> None:
     fastapi_app(tmp_path)
-    # A file the user has (overwritten with --force), in bytes that are not UTF-8.
-    (tmp_path / "nginx.conf").write_bytes(b"# caf\xe9 \xff\r\nworker_processes 1;\r\n")
-    (tmp_path / "nginx.conf").chmod(0o600)
+    # A file of init's the user replaced (overwritten with --force), in bytes not UTF-8.
+    (tmp_path / "gunicorn.conf.py").write_bytes(b"# caf\xe9 \xff\r\nworker_processes 1;\r\n")
+    (tmp_path / "gunicorn.conf.py").chmod(0o600)
     # `tests` is a regular file: creating tests/conftest.py fails after the workflows
     # (and .github/workflows/) were written.
     (tmp_path / "tests").write_text("not a directory\n")
     changes = scaffold.plan(project.read(tmp_path), force=True)
-    assert statuses(changes)["nginx.conf"] == "overwrite"
+    assert statuses(changes)["gunicorn.conf.py"] == "overwrite"
     order = [a.path for a in changes]
     assert order.index(".github/workflows/cd.yml") < order.index("tests/conftest.py")
     before = snapshot(tmp_path)
@@ -503,17 +503,17 @@ def test_apply_rolls_back_everything_when_a_write_fails(tmp_path: Path) -> None:
         scaffold.apply(tmp_path, changes)
 
     assert snapshot(tmp_path) == before  # same files, same bytes, no .github/ left
-    assert (tmp_path / "nginx.conf").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "gunicorn.conf.py").stat().st_mode & 0o777 == 0o600
 
 
 def test_force_overwrites_a_file_in_another_encoding(tmp_path: Path) -> None:
     fastapi_app(tmp_path)
-    (tmp_path / "nginx.conf").write_bytes(b"# caf\xe9\n")
+    (tmp_path / "gunicorn.conf.py").write_bytes(b"# caf\xe9\n")
     changes = scaffold.plan(project.read(tmp_path), force=True)
-    conflict = next(a for a in changes if a.path == "nginx.conf")
+    conflict = next(a for a in changes if a.path == "gunicorn.conf.py")
     assert "-# caf\ufffd" in conflict.diff.splitlines()
     scaffold.apply(tmp_path, changes)
-    assert (tmp_path / "nginx.conf").read_text() == conflict.content
+    assert (tmp_path / "gunicorn.conf.py").read_text() == conflict.content
 
 
 def test_the_config_block_keeps_a_crlf_pyproject_crlf(tmp_path: Path) -> None:

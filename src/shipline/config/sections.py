@@ -76,6 +76,18 @@ def _names(table: object) -> tuple[str, ...]:
     return tuple(table) if isinstance(table, Mapping) else ()
 
 
+def _dynamic_extras(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Extras setuptools reads from files (`dynamic`), as `init --adopt` writes the dev one."""
+    project = data.get("project")
+    dynamic = project.get("dynamic", ()) if isinstance(project, dict) else ()
+    if not isinstance(dynamic, list) or "optional-dependencies" not in dynamic:
+        return ()
+    tool = data.get("tool")
+    setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+    table = setuptools.get("dynamic") if isinstance(setuptools, dict) else None
+    return _names(table.get("optional-dependencies") if isinstance(table, dict) else None)
+
+
 def parse(data: Mapping[str, Any], root: Path) -> Config:
     """Build a Config from a parsed pyproject; reads only the package and the project's gate."""
     project = data.get("project", {})
@@ -84,7 +96,8 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     tool = data.get("tool", {})
     table = Table(tool.get("shipline", {}) if isinstance(tool, dict) else {}, "tool.shipline")
     optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-    context = Context(extras=_names(optional), groups=_names(data.get("dependency-groups", {})))
+    extras = (*_names(optional), *_dynamic_extras(data))
+    context = Context(extras=extras, groups=_names(data.get("dependency-groups", {})))
 
     package, package_dir = _package(table, root, project_name)
     app = re.sub(r"[^a-z0-9-]+", "-", (project_name or package or "app").lower())
