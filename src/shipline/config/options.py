@@ -24,7 +24,7 @@ LIVE_MODES = ("auto", "on", "off")
 DIST_MODES = ("load", "loadscope", "loadfile", "loadgroup", "worksteal", "each", "no")
 SEVERITIES = ("low", "medium", "high")
 CHECKERS = ("mypy", "pyright")
-MIGRATION_TOOLS = ("alembic",)
+MIGRATION_TOOLS = ("alembic", "flask-migrate")
 DEFAULT_GROUPS = ("dev", "test", "tests")
 
 T = TypeVar("T")
@@ -295,7 +295,7 @@ class DatabaseTierOptions(Section):
         "migrations",
         v.string(MIGRATION_TOOLS),
         None,
-        "run the migrations and check them before the tier: alembic",
+        "run the migrations and check them before the tier: alembic, flask-migrate",
     )
 
 

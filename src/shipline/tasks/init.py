@@ -50,16 +50,16 @@ def init(
         )
     print(
         f"shipline: {found.name}: package {found.package_dir}, "
-        f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, Python {found.python}"
+        f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, "
+        f"Python {found.python} (from {found.python_source})"
     )
     for change in planned:
         shown = f"{change.path} ([tool.shipline])" if change.status == "append" else change.path
         print(f"  {change.status:>9}  {shown}")
-    if not found.health_found:
-        print(
-            f"shipline: note: no {found.health_path} route found in {found.package_dir}; "
-            "the image's HEALTHCHECK, the deploy and the smoke checks use it: add one"
-        )
+    for line in scaffold.choices(found, planned):
+        print(f"shipline: {line}")
+    for line in scaffold.notes(found):
+        print(f"shipline: note: {line}")
     if dry_run:
         print("shipline: dry run; nothing written")
         return
