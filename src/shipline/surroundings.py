@@ -27,7 +27,19 @@ HEALTH_WORDS = ("health", "live", "ready", "ping", "status", "alive")
 """Route words in order of preference: a path with `health` in it wins over `/ping`."""
 REMOTE_TIERS = ("integration", "e2e")
 """Tiers whose existing tests may reach a deployed service rather than the app in-process."""
-URL_VARIABLE = re.compile(r"^[A-Z0-9_]*(URL|URI|HOST|ENDPOINT)$")
+URL_VARIABLE = re.compile(
+    r"^(?:[A-Z0-9_]*_)?(?:BASE|API|SERVICE|APP|SERVER|SITE|TARGET|STAGING|PROD|PRODUCTION"
+    r"|LIVE|DEPLOY|DEPLOYED|PUBLIC|E2E)?_?(?:URL|URI|HOST|ENDPOINT)$"
+)
+"""A variable naming where the service under test runs: BASE_URL, API_HOST, SERVICE_URL."""
+DATASTORE = re.compile(r"DATABASE|(^|_)DB_|REDIS|BROKER|CELERY|CACHE|MONGO|AMQP|KAFKA|SQL|S3")
+"""Variables of a test's own services, not of a deployed app: DATABASE_URL, REDIS_URL."""
+MOCKS = re.compile(
+    r"^\s*(?:import|from)\s+(respx|responses|httpretty|vcr|pytest_httpserver)\b", re.MULTILINE
+)
+"""A module that imports an HTTP mock names remote hosts without reaching them."""
+RESERVED_DOMAINS = (".example", ".test", ".invalid", ".localhost", ".local", "example.com")
+"""Hosts that never resolve to a real service (RFC 2606), used in examples and mocks."""
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "testserver", "test"})  # noqa: S104 - compared, never bound
 PYTHON_IN_CI = re.compile(r"^\s*-?\s*python(?:-version)?\s*:\s*(.+)$", re.MULTILINE)
 
@@ -217,12 +229,21 @@ def remote_signs(source: str) -> list[str]:
     for name in re.findall(
         r"""(?:environ(?:\.get)?|getenv)\s*[\[(]\s*["']([A-Z0-9_]+)["']""", source
     ):
-        if URL_VARIABLE.match(name) and name not in signs:
+        if is_service_variable(name) and name not in signs:
             signs.append(name)
+    if MOCKS.search(source):
+        return signs
     for host in re.findall(r"""["']https?://([^/:"'\s]+)""", source):
-        if host.lower() not in LOCAL_HOSTS and not host.startswith("127."):
+        lowered = host.lower()
+        local = lowered in LOCAL_HOSTS or lowered.startswith("127.")
+        if not local and not lowered.endswith(RESERVED_DOMAINS) and host not in signs:
             signs.append(host)
     return signs
+
+
+def is_service_variable(name: str) -> bool:
+    """BASE_URL, API_URL, SERVICE_HOST: yes; DATABASE_URL, REDIS_URL: the test's own store."""
+    return bool(URL_VARIABLE.match(name)) and not DATASTORE.search(name)
 
 
 @dataclass(frozen=True)
@@ -247,7 +268,7 @@ def remote_tiers(tests: Path) -> tuple[RemoteTier, ...]:
                 signs = remote_signs(path.read_text(encoding="utf-8"))
             except (UnicodeDecodeError, OSError):
                 continue
-            variables += [s for s in signs if URL_VARIABLE.match(s) and s not in variables]
+            variables += [s for s in signs if is_service_variable(s) and s not in variables]
             if signs and not evidence:
                 evidence = f"{path.relative_to(tests.parent).as_posix()}: {signs[0]}"
         if evidence:

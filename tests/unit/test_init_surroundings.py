@@ -182,9 +182,12 @@ def test_without_a_test_client_the_unit_tier_is_optional_instead(tmp_path: Path)
             'BASE = os.environ["BASE_URL"]\nAPI = os.getenv("API_URL", "x")\n',
             ["BASE_URL", "API_URL"],
         ),
-        ('requests.get("https://api.example.com/items")\n', ["api.example.com"]),
+        ('requests.get("https://api.acme.io/items")\n', ["api.acme.io"]),
         ('client.get("http://localhost:8000/x")\nos.environ.get("API_TOKEN")\n', []),
         ('httpx.get("http://127.0.0.1:5000/")\n', []),
+        ('URL = os.environ["DATABASE_URL"]\nR = os.getenv("REDIS_URL")\n', []),
+        ('import respx\n\nrespx.get("https://api.github.com/x")\n', []),
+        ('requests.get("https://api.example.com/items")\nos.environ["URL"]\n', ["URL"]),
     ],
 )
 def test_signs_of_a_deployed_service(source: str, expected: list[str]) -> None:
