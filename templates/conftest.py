@@ -16,7 +16,7 @@ from [[ testclient ]] import TestClient
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    """The app in-process, with its startup and shutdown run."""
+    """Run the app in-process, with its startup and shutdown."""
     from [[ app_module ]] import [[ app_name ]]
 
     with TestClient([[ app_name ]]) as test_client:
@@ -31,7 +31,7 @@ from flask.testing import FlaskClient
 
 @pytest.fixture
 def client() -> Iterator[FlaskClient]:
-    """The app in-process."""
+    """Serve the app in-process."""
     from [[ app_module ]] import [[ app_name ]]
 
     with [[ app_name ]].test_client() as test_client:

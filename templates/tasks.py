@@ -1,4 +1,4 @@
-"""This project's invoke tasks: shipline's, and every @task defined in this file.
+"""Invoke tasks of this project: shipline's, and every @task defined in this file.
 
 Add your own below the import; `invoke --list` shows them beside shipline's:
 

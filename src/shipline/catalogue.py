@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Final, Literal
 
 from shipline import github, linters, pins, testrun, tiers
 from shipline.config import Config, Tier
@@ -238,10 +238,30 @@ def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tupl
     return (*argv, *posargs)
 
 
+MIGRATION_COMMANDS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...], str]]] = (
+    MappingProxyType(
+        {
+            "alembic": (
+                ("alembic", "upgrade", "head"),
+                ("alembic", "check"),
+                "alembic revision --autogenerate",
+            ),
+            # Flask-Migrate's env.py needs the app (FLASK_APP): plain alembic cannot run it.
+            "flask-migrate": (
+                ("flask", "db", "upgrade"),
+                ("flask", "db", "check"),
+                "flask db migrate",
+            ),
+        }
+    )
+)
+"""Upgrade to head, check the models have no change without a migration, and the fix."""
+
+
 def _pytest_steps(config: Config, tier: Tier, ctx: Invocation) -> tuple[Run, ...]:
     steps: list[Run] = []
     env = dict(config.tests.env)
-    if tier.migrations == "alembic":
+    if tier.migrations is not None and tier.migrations in MIGRATION_COMMANDS:
         url = ctx.environ.get("DATABASE_URL") or config.tests.env.get("DATABASE_URL")
         if not url:
             raise ConfigError(
@@ -249,16 +269,16 @@ def _pytest_steps(config: Config, tier: Tier, ctx: Invocation) -> tuple[Run, ...
                 "database; set DATABASE_URL (e.g. postgresql://user@127.0.0.1:5432/test)"
             )
         env["DATABASE_URL"] = url
+        upgrade, check, fix = MIGRATION_COMMANDS[tier.migrations]
         steps += [
             Run(
-                ("alembic", "upgrade", "head"),
-                "alembic could not upgrade the test database to head",
+                upgrade,
+                f"{upgrade[0]} could not upgrade the test database to head",
                 env=MappingProxyType(dict(env)),
             ),
             Run(
-                ("alembic", "check"),
-                "alembic check found model changes with no migration "
-                "(run `alembic revision --autogenerate`)",
+                check,
+                f"{' '.join(check)} found model changes with no migration (run `{fix}`)",
                 env=MappingProxyType(dict(env)),
             ),
         ]

@@ -14,9 +14,10 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from shipline import config, packages
+from shipline import config, packages, surroundings
 from shipline.errors import ConfigError, UsageError
-from shipline.tiers import OPTIONAL_IF_ABSENT
+from shipline.surroundings import Chosen, RemoteTier
+from shipline.tiers import OPTIONAL_IF_ABSENT, SECURITY, SESSION_TIERS
 
 ASGI_FACTORIES = {
     "FastAPI": "fastapi",
@@ -30,6 +31,9 @@ PREFERRED_MODULES = ("main", "app", "asgi", "wsgi", "api", "server", "applicatio
 PYTHONS = ("3.12", "3.13", "3.14", "3.11", "3.10", "3.9")
 """Base image versions in order of preference: python:3.12-slim unless the project excludes it."""
 HEALTH_ROUTE = re.compile(r"""["'](/(?:health|healthz|livez|ping)/?)["']""")
+
+
+MAIN = Chosen("main", "the default")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,16 @@ class Project:
     missing_tiers: tuple[str, ...]
     """Test tiers with no directory yet; the rendered config marks them optional."""
     has_shipline_table: bool
+    default_branch: Chosen = MAIN
+    python_source: str = ""
+    """Where the Python version came from: a workflow, .python-version, requires-python."""
+    workflow_dir: str = "."
+    """The project's directory from the git root when its workflows go there, else "."."""
+    migrations: Chosen | None = None
+    remote_tiers: tuple[RemoteTier, ...] = ()
+    """Tiers of the project's own whose tests reach a deployed service."""
+    has_unit_tests: bool = True
+    """Whether any test lands in the unit tier; without, init writes a first one."""
 
 
 def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
@@ -76,12 +90,12 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
     else:
         entry, asgi, framework = find_entry(root, package, package_dir)
     health = find_health_path(root / package_dir)
+    table = project if isinstance(project, dict) else {}
     return Project(
         root=root,
         name=name,
         package=package,
         package_dir=package_dir,
-        python=python_version(root, project if isinstance(project, dict) else {}),
         entry=entry,
         asgi=asgi,
         framework=framework,
@@ -90,7 +104,43 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
         has_httpx=declares(data, "httpx") or declares(data, "fastapi[standard]"),
         missing_tiers=tuple(t for t in OPTIONAL_IF_ABSENT if not (root / "tests" / t).is_dir()),
         has_shipline_table=isinstance(shipline_table, dict),
+        **_surroundings(root, table, shipline_table),
     )
+
+
+def _surroundings(root: Path, project: dict[str, Any], shipline_table: object) -> dict[str, Any]:
+    """Project's fields read from git, CI and the tests (shipline.surroundings' rules)."""
+    top = surroundings.git_root(root)
+    configured = shipline_table.get("default-branch") if isinstance(shipline_table, dict) else None
+    branch = (
+        Chosen(configured, "[tool.shipline] default-branch")
+        if isinstance(configured, str) and configured
+        else surroundings.default_branch(root)
+    )
+    requires = project.get("requires-python")
+    home = surroundings.workflow_home(root, top)
+    homes = [root] if top is None or home == "." else [root, top]
+    in_ci = surroundings.ci_python(homes, requires if isinstance(requires, str) else None)
+    pinned = (root / ".python-version").is_file()
+    tests = root / "tests"
+    return {
+        # The project's CI first: the image should run the Python its tests run on.
+        "python": in_ci.value if in_ci else python_version(root, project),
+        "python_source": in_ci.source
+        if in_ci
+        else ".python-version"
+        if pinned
+        else "requires-python",
+        "default_branch": branch,
+        "workflow_dir": home,
+        "migrations": surroundings.migrations(root),
+        "remote_tiers": surroundings.remote_tiers(tests),
+        "has_unit_tests": surroundings.has_tests(tests, NOT_UNIT),
+    }
+
+
+NOT_UNIT = tuple(t for t in (*SESSION_TIERS, SECURITY) if t != "unit")
+"""Tier directories whose tests are not the unit tier's (tests/unit and loose tests are)."""
 
 
 def _package(root: Path, name: str, configured: object) -> tuple[str, str]:
@@ -169,7 +219,10 @@ def find_entry(root: Path, package: str, package_dir: str) -> tuple[str, bool, s
 
 
 def find_health_path(package: Path) -> str | None:
-    """The first health-like route string in the package (a directory or one module)."""
+    """The health route the app declares (by ast), else the first health-like string."""
+    declared = surroundings.find_health_route(package)
+    if declared is not None:
+        return declared
     for path in [package] if package.is_file() else sorted(package.rglob("*.py")):
         try:
             match = HEALTH_ROUTE.search(path.read_text(encoding="utf-8"))

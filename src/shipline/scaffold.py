@@ -53,6 +53,7 @@ FILES: tuple[tuple[str, str, FileKind], ...] = (
     ("workflows/cd.yml", ".github/workflows/cd.yml", OWNED),
     ("conftest.py", "tests/conftest.py", STARTER),
     ("test_smoke.py", "tests/smoke/test_smoke.py", STARTER),
+    ("test_unit.py", "tests/unit/test_health.py", STARTER),
 )
 """(template, path in the project, kind)."""
 
@@ -87,11 +88,8 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
     if base_image is not None:  # rendered into the Dockerfile's ARG line as it is
         inputs.image_reference(base_image, "--base-image")
     module, _, attribute = project.entry.partition(":")
-    client = ""
-    if project.framework in ("fastapi", "starlette") and project.has_httpx:
-        client = "starlette"
-    elif project.framework == "flask":
-        client = "flask"
+    client = _client(project)
+    remote = {tier.tier for tier in project.remote_tiers}
     deps = dependencies.detect(project.root)
     return {
         "dependencies": deps.source,
@@ -108,11 +106,62 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "health_path": project.health_path,
         "client": client,
         "testclient": f"{'fastapi' if project.framework == 'fastapi' else 'starlette'}.testclient",
-        "default_branch": "main",
-        "optional_tiers": project.missing_tiers,
+        "default_branch": project.default_branch.value,
+        "branches": f"[{project.default_branch.value}]",
+        "working_directory": project.workflow_dir,
+        "action_inputs": _action_inputs(project),
+        "optional_tiers": _optional_tiers(project, client),
+        "migrations": project.migrations.value if project.migrations else "",
+        "migrations_active": "database" not in project.missing_tiers,
+        "pr_tiers": [t for t in ("unit", "integration", "database") if t not in remote],
+        "live_steps": live_steps(project),
         "dockerfile": None,
         "compose_file": None,
     }
+
+
+def _optional_tiers(project: Project, client: str) -> tuple[str, ...]:
+    """Tiers with no tests yet; unit too when init cannot write a first unit test."""
+    if not project.has_unit_tests and not (client and project.health_found):
+        return ("unit", *project.missing_tiers)
+    return project.missing_tiers
+
+
+def live_steps(project: Project) -> list[tuple[str, tuple[str, ...]]]:
+    """The tiers CD runs against the deployed service, with the URL variables each reads.
+
+    e2e always; a tier of the project's own that reaches a deployed service (its
+    tests read BASE_URL or name a remote host) runs here instead of on every pull
+    request, with its variables set to the service's URL.
+    """
+    remote = {tier.tier: tier.variables for tier in project.remote_tiers}
+    steps = [(tier, remote[tier]) for tier in remote if tier != "e2e"]
+    return [*steps, ("e2e", remote.get("e2e", ()))]
+
+
+def _action_inputs(project: Project) -> str:
+    """The `with:` lines every shipline action gets, joined at the templates' indent."""
+    lines = [f'python-version: "{project.python}"']
+    if project.workflow_dir != ".":
+        lines.append(f"working-directory: {project.workflow_dir}")
+    return "\n          ".join(lines)
+
+
+def placed(project: Project, relative: str) -> str:
+    """Where a file goes, from the project root: workflows at the git root's .github/."""
+    if relative in adoption.WORKFLOWS and project.workflow_dir != ".":
+        depth = len(Path(project.workflow_dir).parts)
+        return "/".join([".."] * depth + [relative])
+    return relative
+
+
+def _client(project: Project) -> str:
+    """The in-process test client the starters use: "starlette", "flask" or none."""
+    if project.framework in ("fastapi", "starlette") and project.has_httpx:
+        return "starlette"
+    if project.framework == "flask":
+        return "flask"
+    return ""
 
 
 ChangeStatus = Literal["create", "unchanged", "conflict", "overwrite", "append", "skip", "adopt"]
@@ -166,7 +215,7 @@ def full_plan(
     )
     survey = adoption.survey(project.root, templates, _configured(project.root), dockerfile)
     changes = [
-        _change(project.root, survey, (relative, kind), rendered[relative], force=force)
+        _change(project, survey, (relative, kind), rendered[relative], force=force)
         for _, relative, kind in FILES
     ]
     if project.has_shipline_table:
@@ -199,7 +248,7 @@ def _configured(root: Path) -> dict[str, str]:
 
 
 def _change(
-    root: Path,
+    project: Project,
     survey: adoption.Survey,
     file: tuple[str, FileKind],
     rendered: str,
@@ -213,10 +262,10 @@ def _change(
         return FileChange(shown.get(relative) or relative, "adopt", "", note="yours, kept")
     if relative in survey.skipped:
         return FileChange(relative, "skip", "", note=survey.skipped[relative])
-    relative = survey.moved.get(relative, relative)
-    if relative == "tests/smoke/test_smoke.py" and _has_tests(root / "tests/smoke"):
+    relative = placed(project, survey.moved.get(relative, relative))
+    if _has_own(project, relative):
         return FileChange(relative, "skip", "")
-    target = root / relative
+    target = project.root / relative
     if not target.exists():
         return FileChange(relative, "create", rendered)
     if not target.is_file():
@@ -254,6 +303,15 @@ def _append_config(
             "table?); add the block of templates/shipline.toml by hand, then run init again"
         ) from None
     return FileChange("pyproject.toml", "append", content)
+
+
+def _has_own(project: Project, relative: str) -> bool:
+    """A starter test the project needs none of: it has tests there, or nothing to test."""
+    if relative == "tests/smoke/test_smoke.py":
+        return _has_tests(project.root / "tests/smoke")
+    if relative == "tests/unit/test_health.py":
+        return project.has_unit_tests or "unit" in _optional_tiers(project, _client(project))
+    return False
 
 
 def _has_tests(directory: Path) -> bool:
@@ -303,3 +361,51 @@ def _atomic_write(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def choices(project: Project, changes: list[FileChange]) -> list[str]:
+    """What init chose on the project's behalf and why, one line each, for its output."""
+    lines: list[str] = []
+    if any(c.path == "pyproject.toml" and c.status == "append" for c in changes):
+        branch = project.default_branch
+        lines.append(f'default-branch = "{branch.value}" (from {branch.source})')
+    if project.health_found:
+        lines.append(f"health path {project.health_path} (a route the app declares)")
+    if project.workflow_dir != ".":
+        lines.append(
+            "workflows in the repository root's .github/workflows/ (GitHub reads no other), "
+            f"each shipline step run in {project.workflow_dir}/"
+        )
+    if project.migrations is not None:
+        active = "database" not in project.missing_tiers
+        state = "on" if active else "commented out until tests/database exists"
+        lines.append(
+            f"migrations {project.migrations.value} (from {project.migrations.source}): {state}"
+        )
+    if any(c.path == "tests/unit/test_health.py" and c.status in WRITES for c in changes):
+        lines.append(
+            "no unit tests yet: a first one, tests/unit/test_health.py, calls the health route"
+        )
+    return lines
+
+
+def notes(project: Project) -> list[str]:
+    """What the user should know or do after init, one line each."""
+    lines: list[str] = []
+    if not project.health_found:
+        lines.append(
+            f"no {project.health_path} route found in {project.package_dir}; the image's "
+            "HEALTHCHECK, the deploy and the smoke checks use it: add one"
+        )
+    for tier in project.remote_tiers:
+        if tier.tier != "e2e":
+            lines.append(
+                f"tests/{tier.tier} reaches a deployed service ({tier.evidence}): CI does not "
+                "run it on pull requests; CD runs it after the deploy, against vars.SERVICE_URL"
+            )
+    if not project.has_unit_tests and "unit" in _optional_tiers(project, _client(project)):
+        lines.append(
+            "no unit tests and no test client to write one with (httpx for FastAPI/Starlette): "
+            "the unit tier is optional until you add tests"
+        )
+    return lines

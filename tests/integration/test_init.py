@@ -7,18 +7,21 @@ import secrets
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.run import clean_env, nox, run
-from support.sample import git, write
+from support.sample import fastapi_project, git, write
 from support.sandbox import BASE_IMAGE, free_port, remove_images
 
 from shipline import scaffold
 
-CREATED = tuple(path for _, path, _ in scaffold.FILES)
+FIRST_UNIT_TEST = "tests/unit/test_health.py"
+"""Written only for a project with no unit tests (app_project has tests/test_main.py)."""
+CREATED = tuple(path for _, path, _ in scaffold.FILES if path != FIRST_UNIT_TEST)
 
 PYPROJECT = """\
 [build-system]
@@ -278,6 +281,7 @@ def test_init_again_changes_nothing(tmp_path: Path) -> None:
     assert {path: status for status, path in listed} == {
         **dict.fromkeys([*CREATED, "pyproject.toml"], "unchanged"),
         "tests/smoke/test_smoke.py": "skip",
+        FIRST_UNIT_TEST: "skip",
     }
     assert snapshot(project) == before
 
@@ -369,3 +373,68 @@ def test_flask_project_gets_a_threaded_wsgi_server(tmp_path: Path) -> None:
     assert "from flask.testing import FlaskClient" in (project / "tests/conftest.py").read_text()
     hadolint = run([tool("hadolint"), "Dockerfile"], project)
     assert (hadolint.code, hadolint.output) == (0, ""), hadolint
+
+
+STRICT_RUFF = """
+[tool.ruff.lint]
+select = ["E", "F", "I", "B", "UP", "D"]
+
+[tool.ruff.lint.pydocstyle]
+convention = "google"
+"""
+"""A realistic project lint policy, stricter than ruff's default: docstrings, imports, upgrades."""
+
+
+def test_init_on_a_bare_master_repository_is_green_on_its_own(tmp_path: Path) -> None:
+    """No tests, a `master` repository, a strict lint policy: init's output passes as it is."""
+    project = fastapi_project(tmp_path / "app", "bare-app", health="/_health", extra=STRICT_RUFF)
+    git(project, "init", "-q", "-b", "master")
+    done = shipline(project, "init")
+    assert done.returncode == 0, done
+    assert f"   create  {FIRST_UNIT_TEST}\n" in done.stdout
+    assert 'shipline: default-branch = "master" (from the current branch)' in done.stdout
+    assert "shipline: health path /_health" in done.stdout
+    config = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["shipline"]
+    assert config["default-branch"] == "master"
+    assert config["smoke"]["health-path"] == "/_health"
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "init")
+
+    checks = nox(project, "-s", "lint", "type", "smoke", "unit")
+    assert checks.code == 0, checks
+    for session in ("lint", "type", "smoke", "unit"):
+        assert f"* {session}: success" in checks.output, checks
+    unit = (project / "reports" / "unit" / "junit.xml").read_text()
+    assert 'name="test_the_health_route_answers"' in unit
+
+    tags = run([sys.executable, "-m", "invoke", "tags"], project)
+    sha = git(project, "rev-parse", "--short=7", "HEAD")
+    assert tags.output.split() == ["master", f"sha-{sha}"], tags
+
+
+FLASK_STRICT = '''\
+"""The site."""
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/healthz")
+def health() -> dict[str, str]:
+    """Answer the health check."""
+    return {"status": "ok"}
+'''
+
+
+def test_a_flask_projects_strict_lint_passes_on_the_generated_files(tmp_path: Path) -> None:
+    project = tmp_path / "site"
+    write(project, "pyproject.toml", PYPROJECT.format(name="strict-site", framework="flask"))
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + STRICT_RUFF)
+    write(project, "src/strict_site/__init__.py", '"""The site."""\n')
+    (project / "src/strict_site/app.py").write_text(FLASK_STRICT)
+    done = shipline(project, "init")
+    assert done.returncode == 0, done
+    assert 'client.get("/healthz")' in (project / FIRST_UNIT_TEST).read_text()
+    lint = nox(project, "-s", "lint")
+    assert lint.code == 0, lint

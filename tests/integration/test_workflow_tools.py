@@ -12,14 +12,17 @@ import sys
 from pathlib import Path
 
 from support.run import run
+from support.sample import subdirectory_project
 
-from shipline import actions
+from shipline import actions, project, scaffold
 
 ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 ACTION_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "actions").glob("*/action.yml"))
 WORKFLOW_FILES = sorted(
-    str(p.relative_to(ROOT)) for p in (ROOT / "templates" / "workflows").glob("*.yml")
+    # The templates as init renders them: the example service's are (test_example_wiring).
+    str(p.relative_to(ROOT))
+    for p in (ROOT / "examples" / "service" / ".github" / "workflows").glob("*.yml")
 )
 
 
@@ -49,7 +52,10 @@ def zizmor(cwd: Path, *paths: str) -> tuple[int, list[object], str]:
 
 def test_zizmor_finds_nothing_in_actions_and_templates() -> None:
     assert len(ACTION_FILES) >= 4
-    assert WORKFLOW_FILES == ["templates/workflows/cd.yml", "templates/workflows/ci.yml"]
+    assert WORKFLOW_FILES == [
+        "examples/service/.github/workflows/cd.yml",
+        "examples/service/.github/workflows/ci.yml",
+    ]
     code, findings, output = zizmor(ROOT, *ACTION_FILES, *WORKFLOW_FILES)
     assert (code, findings) == (0, []), output
     for path in (*ACTION_FILES, *WORKFLOW_FILES):
@@ -83,7 +89,7 @@ def test_zizmor_catches_an_input_expanded_inside_run(tmp_path: Path) -> None:
 
 
 def test_zizmor_catches_an_unpinned_third_party_action(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "templates/workflows/ci.yml", tmp_path / "ci.yml")
+    shutil.copy(ROOT / WORKFLOW_FILES[1], tmp_path / "ci.yml")
     path = tmp_path / "ci.yml"
     path.write_text(
         path.read_text().replace(
@@ -141,3 +147,23 @@ def test_invoke_actions_check_passes_here_and_names_a_stale_file(tmp_path: Path)
     fixed = run([sys.executable, "-m", "invoke", "actions"], cwd=tmp_path)
     assert fixed.output.strip() == "wrote actions/security/action.yml"
     assert run([sys.executable, "-m", "invoke", "actions", "--check"], cwd=tmp_path).code == 0
+
+
+def test_workflows_for_a_project_in_a_subdirectory_pass_the_schema_and_zizmor(
+    tmp_path: Path,
+) -> None:
+    """Written at the repository root, each shipline step run in the project's directory."""
+    root = tmp_path / "repo"
+    subdirectory_project(root / "services" / "api")
+    found = project.read(root / "services" / "api")
+    changes = {c.path: c for c in scaffold.plan(found)}
+    for name in ("ci.yml", "cd.yml"):
+        change = changes[f"../../.github/workflows/{name}"]
+        (tmp_path / name).write_text(change.content)
+        assert "working-directory: services/api" in change.content
+    assert check_jsonschema("vendor.github-workflows", "ci.yml", "cd.yml", cwd=tmp_path) == (
+        0,
+        "ok -- validation done\n",
+    )
+    code, findings, output = zizmor(tmp_path, "ci.yml", "cd.yml")
+    assert (code, findings) == (0, []), output

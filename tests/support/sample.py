@@ -301,3 +301,65 @@ def add_image(root: Path, name: str, tags: list[str] | None = None) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "sample")
     return root
+
+
+FASTAPI_APP = '''\
+"""The API."""
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("{health}")
+def health() -> dict[str, str]:
+    """Answer the health check."""
+    return {{"status": "ok"}}
+'''
+
+FASTAPI_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["fastapi"]
+
+[project.optional-dependencies]
+dev = ["pytest>=8", "httpx"]
+{extra}"""
+
+
+def fastapi_project(root: Path, name: str, *, health: str = "/health", extra: str = "") -> Path:
+    """A FastAPI project with no tests and no git: what a user has before `shipline init`."""
+    package = name.replace("-", "_")
+    write(root, "pyproject.toml", FASTAPI_PYPROJECT.format(name=name, extra=extra))
+    write(root, f"src/{package}/__init__.py", '"""The app."""\n')
+    (root / f"src/{package}/main.py").write_text(FASTAPI_APP.format(health=health))
+    return root
+
+
+def subdirectory_project(project: Path, repository_depth: int = 2) -> Path:
+    """A FastAPI project `repository_depth` folders below the root of a git repository
+    (services/api: 2) whose own CI already runs Python 3.11."""
+    repository = project.parents[repository_depth - 1]
+    fastapi_project(project, "api")
+    write(
+        repository,
+        ".github/workflows/tests.yml",
+        """\
+        on: push
+        jobs:
+          test:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: "3.11"
+        """,
+    )
+    git(repository, "init", "-q", "-b", "main")
+    return project

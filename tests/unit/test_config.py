@@ -200,7 +200,8 @@ BAD = [
     ),
     (
         '[tool.shipline.tiers.database]\nmigrations = "django"',
-        'tool.shipline.tiers.database.migrations: expected one of alembic, got "django"',
+        "tool.shipline.tiers.database.migrations: expected one of alembic, flask-migrate, "
+        'got "django"',
     ),
     (
         '[tool.shipline.tiers.smoke]\nmarker = "not valid"',

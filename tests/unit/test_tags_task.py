@@ -60,3 +60,22 @@ def test_invoke_tags_prints_metadata_actions_tags(
     Program(namespace=namespace).run(["invoke", "tags"], exit=False)
     printed = capsys.readouterr().out.splitlines()
     assert printed == case["expected_tags"]
+
+
+def test_no_tag_for_a_branch_says_why_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stdout stays metadata-action's empty list; stderr names the default branch."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\n[tool.shipline]\ndefault-branch = "master"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in GITHUB_VARS:
+        monkeypatch.delenv(name, raising=False)
+    argv = ["invoke", "tags", "--ref", "refs/heads/feature", "--sha", "a" * 40, "--event", "push"]
+    Program(namespace=namespace).run(argv, exit=False)
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert "no tag rule matches this git context" in printed.err
+    assert "the default branch, 'master'" in printed.err
+    assert "a build would tag sha-aaaaaaa" in printed.err

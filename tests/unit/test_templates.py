@@ -1,4 +1,4 @@
-"""The workflow templates: shape, least privilege, pinned third-party actions."""
+"""The workflow templates, as init renders them: shape, least privilege, pinned actions."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from shipline import actions
+from shipline import actions, project, scaffold
 
-WORKFLOWS = Path(__file__).parents[2] / "templates" / "workflows"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "service"
 SHA = re.compile(r"@[0-9a-f]{40}$")
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    """The workflow as init renders it for the example service (its wiring is init's)."""
+    values = scaffold.context(project.read(EXAMPLE), None)
+    text = scaffold.environment().get_template(f"workflows/{name}").render(values)
+    data: dict[str, Any] = yaml.safe_load(text)
     return data
 
 

@@ -26,7 +26,7 @@ SEVERITIES = ("low", "medium", "high")
 CHECKERS = ("mypy", "pyright")
 LOCK_MODES = ("auto", "uv", "off")
 DEFAULT_GATE = 80.0
-MIGRATION_TOOLS = ("alembic",)
+MIGRATION_TOOLS = ("alembic", "flask-migrate")
 LINTERS = ("auto", "ruff")
 DEFAULT_GROUPS = ("dev", "test", "tests")
 
@@ -360,7 +360,7 @@ class DatabaseTierOptions(Section):
         "migrations",
         v.string(MIGRATION_TOOLS),
         None,
-        "run the migrations and check them before the tier: alembic",
+        "run the migrations and check them before the tier: alembic, flask-migrate",
     )
 
 

@@ -69,9 +69,16 @@ def tags(
 ) -> None:
     """Print the image tags for the git context, one per line (metadata-action rules)."""
     with one_line_errors():
-        _, meta = _meta(ref, sha, event)
+        cfg, meta = _meta(ref, sha, event)
     for tag in meta.tags:
         print(tag)
+    if meta.fallback:
+        # stdout stays metadata-action's (empty) list; the reason goes to stderr.
+        _err(
+            "shipline: no tag rule matches this git context (the rules tag version tags, "
+            f"pull requests, develop and the default branch, {cfg.default_branch!r}: see "
+            f"[tool.shipline] default-branch and image.tags); a build would tag {meta.version}"
+        )
 
 
 @task(help=dict(delivery.BUILD.help), auto_shortflags=False)

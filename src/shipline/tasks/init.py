@@ -88,6 +88,8 @@ def _proposal(root: Path) -> tuple[Proposal | None, str | None]:
 
 def _report(found: Project, planned: Plan, proposal: Proposal | None) -> None:
     """The diffs, then a conflict's exit 2, else the plan, the adoptions and the notes."""
+    from shipline import scaffold
+
     for change in planned.changes:
         if change.status in ("conflict", "overwrite"):
             print(change.diff, end="" if change.diff.endswith("\n") else "\n")
@@ -101,7 +103,8 @@ def _report(found: Project, planned: Plan, proposal: Proposal | None) -> None:
         )
     print(
         f"shipline: {found.name}: package {found.package_dir}, "
-        f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, Python {found.python}"
+        f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, "
+        f"Python {found.python} (from {found.python_source})"
     )
     if proposal is not None:
         print(f"shipline: adding [project] to pyproject.toml (--adopt): {proposal.summary}")
@@ -111,8 +114,7 @@ def _report(found: Project, planned: Plan, proposal: Proposal | None) -> None:
         print(f"  {change.status:>9}  {shown}{note}")
     for note in planned.notes:
         print(f"shipline: {note}")
-    if not found.health_found:
-        print(
-            f"shipline: note: no {found.health_path} route found in {found.package_dir}; "
-            "the image's HEALTHCHECK, the deploy and the smoke checks use it: add one"
-        )
+    for line in scaffold.choices(found, planned.changes):
+        print(f"shipline: {line}")
+    for line in scaffold.notes(found):
+        print(f"shipline: note: {line}")
