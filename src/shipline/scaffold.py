@@ -101,6 +101,8 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "entry": project.entry,
         "app_module": module,
         "app_name": attribute.removesuffix("()"),
+        # The app itself: a factory entry (`create_app()`) is called for the test client.
+        "app_value": attribute,
         "asgi": project.asgi,
         "worker_class": "uvicorn_worker.UvicornWorker" if project.asgi else "gthread",
         "server_packages": SERVER_PACKAGES[project.asgi],

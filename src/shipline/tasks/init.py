@@ -16,7 +16,8 @@ from shipline.tasks.errors import one_line_errors
     help={
         "force": "Overwrite files that differ from the templates (their diffs are shown first)",
         "dry_run": "Show what init would write and change nothing",
-        "entry": "The app as module:attribute, e.g. app.main:app (default: detected)",
+        "entry": "The app as module:attribute, e.g. app.main:app, or a factory as "
+        "module:create_app() (default: detected)",
         "wsgi": "With --entry: the app is WSGI (default ASGI)",
         "base_image": "The Dockerfile's default BASE_IMAGE (default: python:<version>-slim)",
     },
@@ -48,16 +49,24 @@ def init(
             "(diffs above; nothing was written)",
             code=2,
         )
+    code = ", ".join(found.code) or found.package_dir
+    where = f"package {found.package_dir}" if len(found.code) <= 1 else f"code {code}"
     print(
-        f"shipline: {found.name}: package {found.package_dir}, "
+        f"shipline: {found.name}: {where}, "
         f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, Python {found.python}"
     )
+    if len(found.candidates) > 1:
+        print(
+            f"shipline: note: {len(found.candidates)} apps found ({', '.join(found.candidates)}); "
+            f"using {found.entry}, the first by module (main, app, ... nearest the top); "
+            "pass --entry module:attribute to use another"
+        )
     for change in planned:
         shown = f"{change.path} ([tool.shipline])" if change.status == "append" else change.path
         print(f"  {change.status:>9}  {shown}")
     if not found.health_found:
         print(
-            f"shipline: note: no {found.health_path} route found in {found.package_dir}; "
+            f"shipline: note: no {found.health_path} route found in {code}; "
             "the image's HEALTHCHECK, the deploy and the smoke checks use it: add one"
         )
     if dry_run:
