@@ -19,7 +19,7 @@ def client() -> Iterator[TestClient]:
     """Run the app in-process, with its startup and shutdown."""
     from [[ app_module ]] import [[ app_name ]]
 
-    with TestClient([[ app_name ]]) as test_client:
+    with TestClient([[ app_value ]]) as test_client:
         yield test_client
 [% elif client == "flask" %]
 
@@ -34,6 +34,6 @@ def client() -> Iterator[FlaskClient]:
     """Serve the app in-process."""
     from [[ app_module ]] import [[ app_name ]]
 
-    with [[ app_name ]].test_client() as test_client:
+    with [[ app_value ]].test_client() as test_client:
         yield test_client
 [% endif %]

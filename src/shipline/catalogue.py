@@ -157,8 +157,8 @@ def _type_tools(config: Config, ctx: Invocation) -> tuple[str, ...]:
 def _require_paths(paths: Sequence[str], key: str) -> tuple[str, ...]:
     if not paths:
         raise ConfigError(
-            f"{key}: no paths, and no package was found to default to; "
-            f'set {key} = ["src/yourpackage"] or tool.shipline.package'
+            f"{key}: no paths, and none of the project's code (packages, modules) was found "
+            f'to default to; set {key} = ["src/yourpackage"] or tool.shipline.package'
         )
     return tuple(paths)
 
@@ -224,9 +224,9 @@ def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tupl
     """The pytest command line of a tier: selection, reports, coverage gate, xdist."""
     reports = TierReports.of(config.reports(), tier.name)
     argv = ["pytest", "--tier", tier.name, f"--junitxml={reports.junit}"]
-    if config.package:
+    if config.code:
         argv += [
-            f"--cov={config.package}",
+            *(f"--cov={name}" for name in config.code),
             "--cov-report=term-missing:skip-covered",
             f"--cov-report=xml:{reports.coverage}",
         ]
@@ -291,7 +291,27 @@ def _pytest_steps(config: Config, tier: Tier, ctx: Invocation) -> tuple[Run, ...
             tier_reports=TierReports.of(config.reports(), tier.name),
         )
     )
-    return tuple(steps)
+    return (*steps, *_coverage_xml(config, tier))
+
+
+def _coverage_xml(config: Config, tier: Tier) -> tuple[Run, ...]:
+    """coverage.xml written again from the data pytest-cov saved, for code in several parts.
+
+    coverage.py names a file in its XML relative to the `--cov` directory it is in, so
+    the packages of a flat layout (routers/, services/, ... directories beside the
+    tests) all had an `__init__.py`, and one hid the others. Written from the saved
+    data with no source given, every file is named from the project's root; the data
+    holds the files never imported too (coverage records them when it saves).
+    """
+    if len(config.code) < 2:
+        return ()
+    reports = TierReports.of(config.reports(), tier.name)
+    return (
+        Run(
+            ("coverage", "xml", "-q", "--fail-under=0", "-o", str(reports.coverage)),
+            "coverage could not write the XML report from the tests' data",
+        ),
+    )
 
 
 def _tier_check(name: str, description: str) -> Check:

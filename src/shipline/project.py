@@ -1,12 +1,12 @@
 """What `invoke init` needs to know about an existing project, read from its files.
 
-Detection only: the package, the Python version, the ASGI or WSGI entry point and
-the health route. Nothing here writes; `scaffold` renders from the result.
+Detection only: the package and the project's code around it, the Python version,
+the ASGI or WSGI entry point (found by `shipline.apps`) and the health route.
+Nothing here writes; `scaffold` renders from the result.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,20 +14,11 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from shipline import config, packages, surroundings
+from shipline import apps, config, packages, surroundings
 from shipline.errors import ConfigError, UsageError
 from shipline.surroundings import Chosen, RemoteTier
 from shipline.tiers import OPTIONAL_IF_ABSENT, SECURITY, SESSION_TIERS
 
-ASGI_FACTORIES = {
-    "FastAPI": "fastapi",
-    "Starlette": "starlette",
-    "Quart": "quart",
-    "Litestar": "litestar",
-    "get_asgi_application": "django",
-}
-WSGI_FACTORIES = {"Flask": "flask", "Bottle": "bottle", "get_wsgi_application": "django"}
-PREFERRED_MODULES = ("main", "app", "asgi", "wsgi", "api", "server", "application")
 PYTHONS = ("3.12", "3.13", "3.14", "3.11", "3.10", "3.9")
 """Base image versions in order of preference: python:3.12-slim unless the project excludes it."""
 HEALTH_ROUTE = re.compile(r"""["'](/(?:health|healthz|livez|ping)/?)["']""")
@@ -44,7 +35,7 @@ class Project:
     package_dir: str
     python: str
     entry: str
-    """`module:attribute` as gunicorn takes it."""
+    """`module:attribute` as gunicorn takes it, or `module:factory()` for an app factory."""
     asgi: bool
     framework: str
     """fastapi, starlette, flask, django, ... or "" when given with --entry."""
@@ -64,6 +55,10 @@ class Project:
     """Tiers of the project's own whose tests reach a deployed service."""
     has_unit_tests: bool = True
     """Whether any test lands in the unit tier; without, init writes a first one."""
+    code: tuple[str, ...] = ()
+    """The project's own top-level packages and modules (paths), where the app was looked for."""
+    candidates: tuple[str, ...] = ()
+    """Every app entry found, the chosen one first; empty with --entry."""
 
 
 def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
@@ -82,14 +77,24 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
     tool = data.get("tool", {})
     shipline_table = tool.get("shipline") if isinstance(tool, dict) else None
     configured = shipline_table.get("package") if isinstance(shipline_table, dict) else None
-    package, package_dir = _package(root, name, configured)
+    code = _code(root, name, configured)
+    candidates: tuple[str, ...] = ()
     if entry:
         if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\(\))?", entry):
             raise UsageError(f"--entry {entry!r}: expected module:attribute, e.g. app.main:app")
         asgi, framework = not wsgi, ""
     else:
-        entry, asgi, framework = find_entry(root, package, package_dir)
-    health = find_health_path(root / package_dir)
+        found = apps.find_apps(root, code.everything)
+        if not found:
+            raise ConfigError(
+                f"no ASGI or WSGI app found in {', '.join(c.path for c in code.everything)} "
+                f"(looked for {apps.LOOKED_FOR}); pass --entry module:attribute, "
+                "or module:factory() for a factory"
+            )
+        entry, asgi, framework = found[0].entry, found[0].asgi, found[0].framework
+        candidates = tuple(app.entry for app in found)
+    package, package_dir = code.package or _holding(code.everything, entry)
+    health = find_health_path(root, code.everything)
     table = project if isinstance(project, dict) else {}
     return Project(
         root=root,
@@ -104,6 +109,8 @@ def read(root: Path, entry: str | None = None, wsgi: bool = False) -> Project:
         has_httpx=declares(data, "httpx") or declares(data, "fastapi[standard]"),
         missing_tiers=tuple(t for t in OPTIONAL_IF_ABSENT if not (root / "tests" / t).is_dir()),
         has_shipline_table=isinstance(shipline_table, dict),
+        code=tuple(c.path for c in code.everything),
+        candidates=candidates,
         **_surroundings(root, table, shipline_table),
     )
 
@@ -143,93 +150,47 @@ NOT_UNIT = tuple(t for t in (*SESSION_TIERS, SECURITY) if t != "unit")
 """Tier directories whose tests are not the unit tier's (tests/unit and loose tests are)."""
 
 
-def _package(root: Path, name: str, configured: object) -> tuple[str, str]:
-    """The package init renders for: shipline.packages' rule, its absence an error here."""
+@dataclass(frozen=True)
+class _Code:
+    package: tuple[str, str] | None
+    everything: tuple[packages.Code, ...]
+
+
+def _code(root: Path, name: str, configured: object) -> _Code:
+    """The package and the code init reads: shipline.packages' rules, no code an error here."""
     given = configured if isinstance(configured, str) and configured else None
     found = packages.find_package(root, name, given)
-    if found is not None:
-        return found
-    several = packages.top_level(root)
+    everything = packages.project_code(root, found, given is not None)
+    if everything:
+        return _Code(found, everything)
     expected = packages.import_name(name)
-    more = f" (found several: {', '.join(several)})" if several else ""
     raise ConfigError(
         f"no package found for project {name!r}: expected src/{expected}/ or {expected}/, "
-        f"a module {expected}.py or a single package with an __init__.py{more}; "
-        'set [tool.shipline] package = "your_package"'
+        f"a module {expected}.py, or packages with an __init__.py or modules in src/ or at "
+        'the root; set [tool.shipline] package = "your_package"'
     )
 
 
-def _factory(node: ast.expr) -> str | None:
-    if not isinstance(node, ast.Call):
-        return None
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
+def _holding(code: tuple[packages.Code, ...], entry: str) -> tuple[str, str]:
+    """The package or module the entry's module is in; the first one when none is."""
+    top = entry.partition(":")[0].split(".")[0]
+    return next(((c.name, c.path) for c in code if c.name == top), (code[0].name, code[0].path))
 
 
-def _modules(root: Path, package_dir: str) -> list[Path]:
-    """The package's modules, the likely homes of an app first."""
-    top = root / package_dir
-    files = [top] if top.is_file() else sorted(top.rglob("*.py"))
-
-    def rank(path: Path) -> tuple[int, int, str]:
-        stem = path.stem
-        preferred = PREFERRED_MODULES.index(stem) if stem in PREFERRED_MODULES else 99
-        return (len(path.relative_to(root).parts), preferred, path.as_posix())
-
-    return sorted(files, key=rank)
-
-
-def find_entry(root: Path, package: str, package_dir: str) -> tuple[str, bool, str]:
-    """`module:attribute` of the first module-level `x = FastAPI(...)` (or a WSGI factory)."""
-    base = Path(package_dir).parent
-    for path in _modules(root, package_dir):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, OSError):
-            continue
-        for node in tree.body:
-            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-            targets = (
-                node.targets
-                if isinstance(node, ast.Assign)
-                else [node.target]
-                if isinstance(node, ast.AnnAssign)
-                else []
-            )
-            factory = _factory(value) if value is not None else None
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if factory is None or not names:
-                continue
-            module_path = path.relative_to(root / base).with_suffix("")
-            parts = module_path.parts[:-1] if module_path.name == "__init__" else module_path.parts
-            module = ".".join(parts)
-            if factory in ASGI_FACTORIES:
-                return f"{module}:{names[0]}", True, ASGI_FACTORIES[factory]
-            if factory in WSGI_FACTORIES:
-                return f"{module}:{names[0]}", False, WSGI_FACTORIES[factory]
-    raise ConfigError(
-        f"no ASGI or WSGI app found in {package_dir}/ (looked for a module-level "
-        "app = FastAPI(...), Starlette, Flask, Django's get_asgi_application() and others); "
-        "pass --entry module:attribute"
-    )
-
-
-def find_health_path(package: Path) -> str | None:
-    """The health route the app declares (by ast), else the first health-like string."""
-    declared = surroundings.find_health_route(package)
+def find_health_path(root: Path, code: tuple[packages.Code, ...]) -> str | None:
+    """The health route the project's code declares (by ast), else the first health-like string."""
+    declared = surroundings.find_health_route(*(root / item.path for item in code))
     if declared is not None:
         return declared
-    for path in [package] if package.is_file() else sorted(package.rglob("*.py")):
-        try:
-            match = HEALTH_ROUTE.search(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, OSError):
-            continue
-        if match:
-            return match.group(1)
+    for item in code:
+        top = root / item.path
+        for path in [top] if top.is_file() else sorted(top.rglob("*.py")):
+            try:
+                match = HEALTH_ROUTE.search(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, OSError):
+                continue
+            if match:
+                return match.group(1)
     return None
 
 

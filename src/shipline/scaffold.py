@@ -100,6 +100,8 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "entry": project.entry,
         "app_module": module,
         "app_name": attribute.removesuffix("()"),
+        # The app itself: a factory entry (`create_app()`) is called for the test client.
+        "app_value": attribute,
         "asgi": project.asgi,
         "worker_class": "uvicorn_worker.UvicornWorker" if project.asgi else "gthread",
         "server_packages": SERVER_PACKAGES[project.asgi],
@@ -393,8 +395,9 @@ def notes(project: Project) -> list[str]:
     """What the user should know or do after init, one line each."""
     lines: list[str] = []
     if not project.health_found:
+        where = ", ".join(project.code) or project.package_dir
         lines.append(
-            f"no {project.health_path} route found in {project.package_dir}; the image's "
+            f"no {project.health_path} route found in {where}; the image's "
             "HEALTHCHECK, the deploy and the smoke checks use it: add one"
         )
     for tier in project.remote_tiers:

@@ -211,9 +211,9 @@ def health_route(paths: Sequence[str]) -> str | None:
     return None
 
 
-def find_health_route(package: Path) -> str | None:
-    """The health route the package's modules (a directory or one module) declare."""
-    files = [package] if package.is_file() else sorted(package.rglob("*.py"))
+def find_health_route(*code: Path) -> str | None:
+    """The health route the project's code (packages or single modules) declares."""
+    files = [f for top in code for f in ([top] if top.is_file() else sorted(top.rglob("*.py")))]
     paths: list[str] = []
     for path in files:
         try:

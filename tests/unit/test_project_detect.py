@@ -102,16 +102,15 @@ def test_the_only_package_is_taken_when_the_name_does_not_match(tmp_path: Path) 
     assert project.read(tmp_path).package_dir == "src/core"
 
 
-def test_several_candidates_are_named_in_one_line(tmp_path: Path) -> None:
+def test_several_packages_are_all_the_projects_code(tmp_path: Path) -> None:
     pyproject(tmp_path, name="something-else")
     write(tmp_path, "src/alpha/__init__.py", "")
-    write(tmp_path, "beta/__init__.py", "")
-    with pytest.raises(ConfigError) as raised:
-        project.read(tmp_path)
-    message = str(raised.value)
-    assert "\n" not in message
-    assert "found several: beta, src/alpha" in message
-    assert '[tool.shipline] package = "your_package"' in message
+    write(tmp_path, "src/beta/__init__.py", "")
+    write(tmp_path, "src/beta/main.py", FASTAPI_MAIN)
+    write(tmp_path, "gamma/__init__.py", "")  # src/ has code: the root's is not the project's
+    found = project.read(tmp_path)
+    assert (found.package, found.package_dir, found.entry) == ("beta", "src/beta", "beta.main:app")
+    assert found.code == ("src/alpha", "src/beta")
 
 
 def test_no_package_is_one_line_naming_where_it_looked(tmp_path: Path) -> None:
@@ -209,7 +208,7 @@ def test_app_and_main_modules_win_over_deeper_and_other_modules(tmp_path: Path) 
     assert project.read(tmp_path).entry == "my_app.main:root"
 
 
-def test_only_module_level_assignments_count(tmp_path: Path) -> None:
+def test_only_module_level_assignments_and_callable_factories_count(tmp_path: Path) -> None:
     pyproject(tmp_path)
     write(tmp_path, "src/my_app/__init__.py", "")
     write(
@@ -219,17 +218,21 @@ def test_only_module_level_assignments_count(tmp_path: Path) -> None:
         from fastapi import FastAPI
 
 
-        def create_app() -> FastAPI:
+        def create_app(settings: dict[str, str]) -> FastAPI:
             app = FastAPI()
             return app
+
+
+        def run() -> None:
+            api = FastAPI()
         """,
     )
     with pytest.raises(ConfigError) as raised:
         project.read(tmp_path)
     message = str(raised.value)
     assert "\n" not in message
-    assert "no ASGI or WSGI app found in src/my_app/" in message
-    assert "pass --entry module:attribute" in message
+    assert "no ASGI or WSGI app found in src/my_app (looked for a module-level" in message
+    assert "pass --entry module:attribute, or module:factory() for a factory" in message
 
 
 def test_entry_option_skips_detection_and_is_validated(tmp_path: Path) -> None:

@@ -136,6 +136,9 @@ class Config:
     package: str | None
     package_dir: str | None
     """The package's directory relative to root, e.g. `src/app`; None if not found."""
+    code: tuple[str, ...]
+    """The import names of the project's own top-level packages and modules (see
+    `shipline.packages.project_code`): what coverage measures."""
     default_branch: str
     python: tuple[str, ...] | None
     venv_backend: str

@@ -46,7 +46,8 @@ def strings(*items: str) -> tuple[str, ...]:
 class Context:
     """What a computed default depends on, known before its table is read."""
 
-    package_dir: str | None = None
+    code_paths: tuple[str, ...] = ()
+    """The project's own top-level packages and modules, as paths from the root."""
     extras: tuple[str, ...] = ()
     """The names in [project.optional-dependencies]."""
     groups: tuple[str, ...] = ()
@@ -115,8 +116,15 @@ class Section:
         return tuple(o for o in vars(cls).values() if isinstance(o, Option))
 
 
-def _package_paths(context: Context) -> tuple[str, ...]:
-    return (context.package_dir,) if context.package_dir else ()
+def _code_paths(context: Context) -> tuple[str, ...]:
+    return context.code_paths
+
+
+CODE_SHOWN = (
+    "the project's code: `package` if set, else every top-level package and module "
+    "(of src/ if it has any) but tests, docs, migrations and scripts"
+)
+"""The project's own code, as the reference words it (`shipline.packages.project_code`)."""
 
 
 class RootOptions(Section):
@@ -125,7 +133,7 @@ class RootOptions(Section):
         "package",
         v.string(),
         None,
-        "the import name of your package",
+        "the import name of your package; set, it alone is type-checked, scanned and measured",
         shown="from [project].name, else the only package",
     )
     extras = computed(
@@ -201,9 +209,7 @@ class LintOptions(Section):
 class TypeOptions(Section):
     table = "tool.shipline.type"
     checker = fixed("checker", v.string(CHECKERS), "mypy", "the type checker: mypy or pyright")
-    paths = computed(
-        "paths", v.strings, _package_paths, "what the checker checks", shown="the package"
-    )
+    paths = computed("paths", v.strings, _code_paths, "what the checker checks", shown=CODE_SHOWN)
 
 
 class AuditIgnoreOptions(Section):
@@ -240,7 +246,7 @@ def audit_ignores(path: str, value: object) -> tuple[AuditIgnore, ...]:
 class SecurityOptions(Section):
     table = "tool.shipline.security"
     bandit_targets = computed(
-        "bandit-targets", v.strings, _package_paths, "what bandit scans", shown="the package"
+        "bandit-targets", v.strings, _code_paths, "what bandit scans", shown=CODE_SHOWN
     )
     bandit_severity = fixed(
         "bandit-severity",

@@ -46,7 +46,7 @@ from shipline.config.options import (
 )
 from shipline.config.values import Table
 from shipline.errors import ConfigError
-from shipline.packages import find_package
+from shipline.packages import Code, find_package, project_code
 from shipline.tiers import SECURITY, TIERS
 
 
@@ -99,9 +99,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     extras = (*_names(optional), *_dynamic_extras(data))
     context = Context(extras=extras, groups=_names(data.get("dependency-groups", {})))
 
-    package, package_dir = _package(table, root, project_name)
+    package, package_dir, code = _package(table, root, project_name)
     app = re.sub(r"[^a-z0-9-]+", "-", (project_name or package or "app").lower())
-    context = replace(context, package_dir=package_dir, app=app)
+    context = replace(context, code_paths=tuple(c.path for c in code), app=app)
     extras, dependency_groups = _groups(table, context)
     default_branch = RootOptions.default_branch.read(table, context)
     python = RootOptions.python.read(table, context)
@@ -127,6 +127,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         project_name=project_name,
         package=package,
         package_dir=package_dir,
+        code=tuple(c.name for c in code),
         default_branch=default_branch,
         python=python,
         venv_backend=venv_backend,
@@ -148,10 +149,15 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     )
 
 
-def _package(table: Table, root: Path, project_name: str | None) -> tuple[str | None, str | None]:
-    """The import package and its path: configured (it must exist) or found, else none."""
-    found = find_package(root, project_name, RootOptions.package.read(table, Context()))
-    return found if found is not None else (None, None)
+def _package(
+    table: Table, root: Path, project_name: str | None
+) -> tuple[str | None, str | None, tuple[Code, ...]]:
+    """The import package and its path (configured, and then it must exist, or found, else
+    none) and the project's code around it."""
+    configured = RootOptions.package.read(table, Context())
+    found = find_package(root, project_name, configured)
+    code = project_code(root, found, configured is not None)
+    return (*(found or (None, None)), code)
 
 
 def _groups(table: Table, context: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     help={
         "force": "Overwrite files that differ from the templates (their diffs are shown first)",
         "dry_run": "Show what init would write and change nothing",
-        "entry": "The app as module:attribute, e.g. app.main:app (default: detected)",
+        "entry": "The app as module:attribute, e.g. app.main:app, or a factory as "
+        "module:create_app() (default: detected)",
         "wsgi": "With --entry: the app is WSGI (default ASGI)",
         "base_image": "The Dockerfile's default BASE_IMAGE (default: python:<version>-slim)",
         "dockerfile": "The project's own Dockerfile to keep and build (default: the one found)",
@@ -101,11 +102,19 @@ def _report(found: Project, planned: Plan, proposal: Proposal | None) -> None:
             "(diffs above; nothing was written)",
             code=2,
         )
+    code = ", ".join(found.code) or found.package_dir
+    where = f"package {found.package_dir}" if len(found.code) <= 1 else f"code {code}"
     print(
-        f"shipline: {found.name}: package {found.package_dir}, "
+        f"shipline: {found.name}: {where}, "
         f"{'ASGI' if found.asgi else 'WSGI'} app {found.entry}, "
         f"Python {found.python} (from {found.python_source})"
     )
+    if len(found.candidates) > 1:
+        print(
+            f"shipline: note: {len(found.candidates)} apps found ({', '.join(found.candidates)}); "
+            f"using {found.entry}, the first by module (main, app, ... nearest the top); "
+            "pass --entry module:attribute to use another"
+        )
     if proposal is not None:
         print(f"shipline: adding [project] to pyproject.toml (--adopt): {proposal.summary}")
     for change in planned.changes:
