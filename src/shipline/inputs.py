@@ -25,7 +25,8 @@ import math
 import posixpath
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from shipline.errors import ConfigError, UsageError
@@ -53,6 +54,10 @@ USERNAME = r"[A-Za-z0-9._@\[\]-]{1,100}"
 MAX_SECONDS = 86400.0
 """A day: longer waits are a typo, and overflow `time.sleep` long before infinity."""
 URL_EXAMPLE = "http://{host}:8080"
+DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+"""A DNS-1123 label: lowercase letters, digits and "-", at most 63, alphanumeric at both ends."""
+QUANTITY = r"[0-9]+(?:\.[0-9]+)?(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?"
+"""A Kubernetes resource quantity as written in a manifest: 250m, 0.5, 128Mi, 1G."""
 
 
 def _arg(text: str) -> str:
@@ -96,6 +101,11 @@ def is_image_reference(text: str) -> bool:
         return False
     match = _REFERENCE.fullmatch(text)
     return match is not None and len(match.group("name")) <= NAME_MAX
+
+
+def is_dns_label(text: str) -> bool:
+    """A DNS-1123 label: what Kubernetes takes as a Deployment, Service or Secret name."""
+    return re.fullmatch(DNS_LABEL, text) is not None
 
 
 def is_service_name(text: str) -> bool:
@@ -411,3 +421,34 @@ def url_paths_setting(path: str, value: object) -> tuple[str, ...]:
             f'{path}: expected a list of URL paths such as ["/items"], got {_show(value)}'
         )
     return tuple(url_path_setting(f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
+def dns_label_setting(path: str, value: object) -> str:
+    """A Kubernetes object name (Deployment, Service, Secret, namespace): a DNS-1123 label."""
+    if isinstance(value, str) and is_dns_label(value):
+        return value
+    raise ConfigError(
+        f'{path}: expected a DNS-1123 label such as "my-app", got {_show(value)}; lowercase '
+        'letters, digits and "-", at most 63 characters, starting and ending with a letter or digit'
+    )
+
+
+def quantities_setting(path: str, value: object) -> Mapping[str, str]:
+    """Container resources (`requests`, `limits`): cpu and memory as Kubernetes quantities."""
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{path}: expected a table such as {{ cpu = "250m", memory = "256Mi" }}, '
+            f"got {_show(value)}"
+        )
+    found: dict[str, str] = {}
+    for name, amount in value.items():
+        if name not in ("cpu", "memory"):
+            raise ConfigError(f"{path}.{name}: unknown resource; expected cpu or memory")
+        text = str(amount) if isinstance(amount, int) and not isinstance(amount, bool) else amount
+        if not isinstance(text, str) or not re.fullmatch(QUANTITY, text):
+            raise ConfigError(
+                f'{path}.{name}: expected a quantity such as "250m", "0.5" or "256Mi", '
+                f"got {_show(amount)}"
+            )
+        found[name] = text
+    return MappingProxyType(found)

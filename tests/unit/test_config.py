@@ -9,6 +9,7 @@ import pytest
 
 from shipline import config
 from shipline.config import options
+from shipline.config.kubeoptions import KubernetesOptions
 from shipline.errors import ConfigError
 
 
@@ -327,6 +328,7 @@ GATE = options.GateOptions
         ((options.ImageOptions,), config.ImageConfig, set()),
         ((options.DeployOptions,), config.DeployConfig, set()),
         ((options.SmokeOptions,), config.SmokeConfig, set()),
+        ((KubernetesOptions,), config.KubernetesConfig, set()),
         ((options.TierOptions, GATE), config.Tier, {"name", "migrations"}),
         ((options.TierOptions,), config.Tier, {"name", "migrations", "enabled", "advisory"}),
         (
@@ -349,7 +351,17 @@ def test_every_option_fills_one_field_of_its_table(
 
 
 def test_root_options_are_the_top_level_keys() -> None:
-    tables = {"lint", "type", "security", "tests", "tiers", "image", "deploy", "smoke"}
+    tables = {
+        "lint",
+        "type",
+        "security",
+        "tests",
+        "tiers",
+        "image",
+        "deploy",
+        "smoke",
+        "kubernetes",
+    }
     with pytest.raises(ConfigError) as caught:
         config.parse({"tool": {"shipline": {"bogus-key-x": 1}}}, Path("/nonexistent"))
     listed = str(caught.value).split("expected one of: ")[1].split(", ")
@@ -368,3 +380,5 @@ def test_fixed_defaults_are_what_an_empty_table_reads(tmp_path: Path) -> None:
     for section, value in read.items():
         for option in section.options():
             assert getattr(value, option.field) == option.default(options.Context())
+    for option in KubernetesOptions.options():  # named after the deploy's app, "x"
+        assert getattr(cfg.kubernetes, option.field) == option.default(options.Context(app="x"))

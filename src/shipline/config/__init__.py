@@ -11,6 +11,7 @@ from shipline.config.model import (
     Config,
     DeployConfig,
     ImageConfig,
+    KubernetesConfig,
     LintConfig,
     SecurityConfig,
     SmokeConfig,
@@ -26,8 +27,8 @@ from shipline.config.options import (
     LIVE_MODES,
     MIGRATION_TOOLS,
     SEVERITIES,
-    markdown_table,
 )
+from shipline.config.reference import markdown_table
 from shipline.config.sections import find_pyproject, load, parse, read_pyproject
 from shipline.config.values import show
 from shipline.tiers import SESSION_TIERS, TIERS
@@ -46,6 +47,7 @@ __all__ = [
     "Config",
     "DeployConfig",
     "ImageConfig",
+    "KubernetesConfig",
     "LintConfig",
     "SecurityConfig",
     "SmokeConfig",

@@ -130,6 +130,31 @@ class SmokeConfig:
 
 
 @dataclass(frozen=True)
+class KubernetesConfig:
+    """What `invoke manifests --target kubernetes` writes beyond the deploy and smoke tables."""
+
+    name: str
+    """The Deployment's, Service's and container's name: the deploy's app unless set."""
+    namespace: str | None
+    replicas: int
+    container_port: int
+    service_port: int
+    service_type: str
+    secret: str | None
+    """The Secret pods take their environment from; None: `<name>-env` if there is an env file."""
+    image_pull_secret: str | None
+    progress_deadline: int
+    readiness_period: int
+    liveness_period: int
+    liveness_path: str | None
+    """None: the smoke health path."""
+    failure_threshold: int
+    probe_timeout: int
+    requests: Mapping[str, str]
+    limits: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     project_name: str | None
@@ -153,6 +178,7 @@ class Config:
     image: ImageConfig
     deploy: DeployConfig
     smoke: SmokeConfig
+    kubernetes: KubernetesConfig
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     lock: str = "auto"
     """Whether sessions install from uv.lock: auto, uv (required) or off."""

@@ -515,19 +515,5 @@ SECTIONS: tuple[type[Section], ...] = (
     DeployOptions,
     SmokeOptions,
 )
-"""Every table, in the order of the reference."""
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def markdown_table() -> str:
-    """The README's reference of every key, generated so the docs cannot drift."""
-    rows = ["| key | default | what it sets |", "| --- | --- | --- |"]
-    for section in SECTIONS:
-        prefix = section.table.removeprefix("tool.shipline").lstrip(".")
-        for option in section.options():
-            key = f"{prefix}.{option.key}" if prefix else option.key
-            rows.append(f"| `{key}` | {_cell(option.shown)} | {_cell(option.help)} |")
-    return "\n".join(rows)
+"""The tables declared here, in the order of the reference (`shipline.config.reference`
+adds the ones declared in modules of their own)."""

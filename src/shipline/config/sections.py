@@ -18,10 +18,12 @@ from typing import Any
 
 from shipline import inputs
 from shipline.config import projectgate
+from shipline.config.kubeoptions import KubernetesOptions
 from shipline.config.model import (
     Config,
     DeployConfig,
     ImageConfig,
+    KubernetesConfig,
     LintConfig,
     SecurityConfig,
     SmokeConfig,
@@ -120,6 +122,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     image = ImageConfig(**read(table.sub("image"), context, ImageOptions))
     deploy = _deploy(table.sub("deploy"), context)
     smoke = SmokeConfig(**read(table.sub("smoke"), context, SmokeOptions))
+    kubernetes = _kubernetes(table.sub("kubernetes"), replace(context, app=deploy.app), deploy)
     table.done()
 
     return Config(
@@ -142,6 +145,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         image=image,
         deploy=deploy,
         smoke=smoke,
+        kubernetes=kubernetes,
         raw_pyproject=data,
         lock=lock,
         requirements=requirements,
@@ -204,6 +208,20 @@ def _deploy(table: Table, context: Context) -> DeployConfig:
     deploy = DeployConfig(**read(table, context, DeployOptions))
     inputs.slot_ports_check(table.path, deploy.base_port, deploy.proxy_port, len(deploy.services))
     return deploy
+
+
+def _kubernetes(table: Table, context: Context, deploy: DeployConfig) -> KubernetesConfig:
+    """[tool.shipline.kubernetes], named after the deploy's app unless set; a rollout's
+    deadline must outlast the time a new pod has to become healthy, or it fails while the
+    pods are still starting."""
+    kubernetes = KubernetesConfig(**read(table, context, KubernetesOptions))
+    if kubernetes.progress_deadline <= deploy.health_timeout:
+        raise ConfigError(
+            f"{table.key('progress-deadline')}: {kubernetes.progress_deadline} seconds is not "
+            f"more than tool.shipline.deploy.health-timeout ({deploy.health_timeout:g}), the "
+            "time a new pod has to become healthy; raise progress-deadline"
+        )
+    return kubernetes
 
 
 def find_pyproject(start: Path) -> Path | None:

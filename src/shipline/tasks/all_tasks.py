@@ -11,6 +11,17 @@ from __future__ import annotations
 from shipline.tasks.deploy import deploy, lock, rollback
 from shipline.tasks.images import build, push, tags
 from shipline.tasks.init import init
+from shipline.tasks.manifests import manifests
 from shipline.tasks.smoke import smoke
 
-__all__ = ["build", "deploy", "init", "lock", "push", "rollback", "smoke", "tags"]
+__all__ = [
+    "build",
+    "deploy",
+    "init",
+    "lock",
+    "manifests",
+    "push",
+    "rollback",
+    "smoke",
+    "tags",
+]
