@@ -330,7 +330,7 @@ def test_no_package_found_is_one_line(tmp_path: Path) -> None:
 
 
 # A missing pyproject.toml is a project without [project]: init proposes one
-# (test_init_adopt.py).
+# (test_init_adopts_project.py).
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
