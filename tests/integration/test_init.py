@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.run import clean_env, nox, run
-from support.sample import fastapi_project, git, write
+from support.sample import app_pyproject, fastapi_project, git, write
 from support.sandbox import BASE_IMAGE, free_port, remove_images
 
 from shipline import scaffold
@@ -23,20 +23,6 @@ FIRST_UNIT_TEST = "tests/unit/test_health.py"
 """Written only for a project with no unit tests (app_project has tests/test_main.py)."""
 CREATED = tuple(path for _, path, _ in scaffold.FILES if path != FIRST_UNIT_TEST)
 
-PYPROJECT = """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "{name}"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["{framework}"]
-
-[project.optional-dependencies]
-dev = ["pytest>=8", "httpx"]
-"""
 
 FASTAPI_MAIN = '''\
 """The API."""
@@ -118,7 +104,7 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 
 def app_project(root: Path, name: str, framework: str = "fastapi") -> Path:
     package = name.replace("-", "_")
-    write(root, "pyproject.toml", PYPROJECT.format(name=name, framework=framework))
+    write(root, "pyproject.toml", app_pyproject(name, framework))
     write(root, f"src/{package}/__init__.py", '"""The app."""\n')
     if framework == "fastapi":
         write(root, f"src/{package}/main.py", FASTAPI_MAIN)
@@ -429,7 +415,7 @@ def health() -> dict[str, str]:
 
 def test_a_flask_projects_strict_lint_passes_on_the_generated_files(tmp_path: Path) -> None:
     project = tmp_path / "site"
-    write(project, "pyproject.toml", PYPROJECT.format(name="strict-site", framework="flask"))
+    write(project, "pyproject.toml", app_pyproject("strict-site", "flask"))
     (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + STRICT_RUFF)
     write(project, "src/strict_site/__init__.py", '"""The site."""\n')
     (project / "src/strict_site/app.py").write_text(FLASK_STRICT)

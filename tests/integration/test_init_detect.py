@@ -18,30 +18,14 @@ from pathlib import Path
 import defusedxml.ElementTree as ET
 import pytest
 from support.run import nox
-from support.sample import BASE_IMAGE, write
+from support.sample import BASE_IMAGE, app_pyproject, write
 from support.sandbox import remove_images
 from test_image_runs import engine, init_build_and_probe
 from test_init import shipline
 
 __all__ = ["engine"]  # the fixture, used by name
 
-PYPROJECT = """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "{name}"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["fastapi"]
-
-[project.optional-dependencies]
-dev = ["pytest>=8", "httpx"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["src/app"]
-"""
+SRC_APP = '\n[tool.hatch.build.targets.wheel]\npackages = ["src/app"]\n'
 
 FACTORY = '''\
 """The app factory: settings read when the app is built, not at import."""
@@ -100,7 +84,7 @@ def test_health(client: TestClient) -> None:  # the fixture of the rendered conf
 
 def factory_project(root: Path, name: str, modules: dict[str, str], test: str) -> Path:
     """The acme server: its package `app` holds the routes and `modules`."""
-    write(root, "pyproject.toml", PYPROJECT.format(name=name))
+    write(root, "pyproject.toml", app_pyproject(name, extra=SRC_APP))
     write(root, "src/app/__init__.py", '"""The acme server."""\n')
     write(root, "src/app/routes.py", ROUTES)
     for module, text in modules.items():

@@ -317,7 +317,7 @@ def health() -> dict[str, str]:
     return {{"status": "ok"}}
 '''
 
-FASTAPI_PYPROJECT = """\
+APP_PYPROJECT = """\
 [build-system]
 requires = ["hatchling"]
 build-backend = "hatchling.build"
@@ -326,17 +326,23 @@ build-backend = "hatchling.build"
 name = "{name}"
 version = "0.1.0"
 requires-python = ">=3.11"
-dependencies = ["fastapi"]
+dependencies = ["{framework}"]
 
 [project.optional-dependencies]
 dev = ["pytest>=8", "httpx"]
-{extra}"""
+"""
+"""A web app's pyproject as a user has it before init: hatchling, the framework, a dev extra."""
+
+
+def app_pyproject(name: str, framework: str = "fastapi", extra: str = "") -> str:
+    """APP_PYPROJECT for `name`, with `extra` tables after it."""
+    return APP_PYPROJECT.format(name=name, framework=framework) + extra
 
 
 def fastapi_project(root: Path, name: str, *, health: str = "/health", extra: str = "") -> Path:
     """A FastAPI project with no tests and no git: what a user has before `shipline init`."""
     package = name.replace("-", "_")
-    write(root, "pyproject.toml", FASTAPI_PYPROJECT.format(name=name, extra=extra))
+    write(root, "pyproject.toml", app_pyproject(name, extra=extra))
     write(root, f"src/{package}/__init__.py", '"""The app."""\n')
     (root / f"src/{package}/main.py").write_text(FASTAPI_APP.format(health=health))
     return root
