@@ -327,6 +327,7 @@ GATE = options.GateOptions
         ((options.ImageOptions,), config.ImageConfig, set()),
         ((options.DeployOptions,), config.DeployConfig, set()),
         ((options.SmokeOptions,), config.SmokeConfig, set()),
+        ((options.QualityGateOptions,), config.QualityGateConfig, set()),
         ((options.TierOptions, GATE), config.Tier, {"name", "migrations"}),
         ((options.TierOptions,), config.Tier, {"name", "migrations", "enabled", "advisory"}),
         (
@@ -349,7 +350,7 @@ def test_every_option_fills_one_field_of_its_table(
 
 
 def test_root_options_are_the_top_level_keys() -> None:
-    tables = {"lint", "type", "security", "tests", "tiers", "image", "deploy", "smoke"}
+    tables = {"lint", "type", "security", "tests", "tiers", "image", "deploy", "smoke", "gate"}
     with pytest.raises(ConfigError) as caught:
         config.parse({"tool": {"shipline": {"bogus-key-x": 1}}}, Path("/nonexistent"))
     listed = str(caught.value).split("expected one of: ")[1].split(", ")

@@ -130,6 +130,18 @@ class SmokeConfig:
 
 
 @dataclass(frozen=True)
+class QualityGateConfig:
+    """[tool.shipline.gate]: what `invoke gate` waits on before a deploy, and how long."""
+
+    exclude: tuple[str, ...]
+    """Glob patterns of check names that are delivery, not quality (the gate's job added)."""
+    require: tuple[str, ...]
+    timeout: float
+    interval: float
+    settle: float
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     project_name: str | None
@@ -153,6 +165,7 @@ class Config:
     image: ImageConfig
     deploy: DeployConfig
     smoke: SmokeConfig
+    gate: QualityGateConfig
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     lock: str = "auto"
     """Whether sessions install from uv.lock: auto, uv (required) or off."""

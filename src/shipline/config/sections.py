@@ -23,6 +23,7 @@ from shipline.config.model import (
     DeployConfig,
     ImageConfig,
     LintConfig,
+    QualityGateConfig,
     SecurityConfig,
     SmokeConfig,
     TestsConfig,
@@ -36,6 +37,7 @@ from shipline.config.options import (
     GateOptions,
     ImageOptions,
     LintOptions,
+    QualityGateOptions,
     RootOptions,
     Section,
     SecurityOptions,
@@ -120,6 +122,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     image = ImageConfig(**read(table.sub("image"), context, ImageOptions))
     deploy = _deploy(table.sub("deploy"), context)
     smoke = SmokeConfig(**read(table.sub("smoke"), context, SmokeOptions))
+    quality_gate = QualityGateConfig(**read(table.sub("gate"), context, QualityGateOptions))
     table.done()
 
     return Config(
@@ -142,6 +145,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         image=image,
         deploy=deploy,
         smoke=smoke,
+        gate=quality_gate,
         raw_pyproject=data,
         lock=lock,
         requirements=requirements,

@@ -9,8 +9,9 @@ list: maintainer tasks (`shipline.tasks.maintenance`) stay out of it.
 from __future__ import annotations
 
 from shipline.tasks.deploy import deploy, lock, rollback
+from shipline.tasks.gate import gate
 from shipline.tasks.images import build, push, tags
 from shipline.tasks.init import init
 from shipline.tasks.smoke import smoke
 
-__all__ = ["build", "deploy", "init", "lock", "push", "rollback", "smoke", "tags"]
+__all__ = ["build", "deploy", "gate", "init", "lock", "push", "rollback", "smoke", "tags"]
