@@ -114,7 +114,9 @@ def wait(commit: Target, gate_rules: checkgate.Rules, poll: Poll) -> checkgate.V
     deadline = start + gate_rules.timeout
     pause = poll.interval
     last: tuple[str, ...] | None = None
-    client = githubapi.Client(commit.api, commit.token, deadline=deadline, sleep=poll.sleep)
+    client = githubapi.Client(
+        commit.api, commit.token, deadline=deadline, sleep=poll.sleep, clock=poll.clock
+    )
     with client:
         while True:
             verdict = checkgate.decide(observe(client, commit), gate_rules, poll.clock() - start)

@@ -49,12 +49,11 @@ class Client:
     base: str
     token: str
     deadline: float
-    """time.monotonic() after which no wait (rate limit, backoff) may end."""
+    """The `clock()` after which no wait (rate limit, backoff) may end."""
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     cache: dict[str, tuple[str, Page]] = field(default_factory=dict)
     """URL -> (ETag, page) of its last 200 answer."""
-    requests: int = 0
-    not_modified: int = 0
     _http: httpx.Client | None = None
 
     def __enter__(self) -> Client:
@@ -110,7 +109,7 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
     def _left(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
+        return max(0.0, self.deadline - self.clock())
 
     def _path(self, url: str) -> str:
         return url.removeprefix(self.base.rstrip("/"))
@@ -125,11 +124,11 @@ class Client:
                 response = self._http.get(url, headers=headers)
             except httpx.TransportError as exc:
                 raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-            self.requests += 1
             if response.status_code == 304 and cached:
-                self.not_modified += 1
                 return cached[1]
-            wait = rate_limit_wait(response.status_code, response.headers, time.time())
+            wait = rate_limit_wait(
+                response.status_code, response.headers, time.time(), text=response.text
+            )
             if wait is None:
                 return self._page(url, response)
             if wait > self._left():
@@ -158,8 +157,13 @@ class Client:
         return page
 
 
-def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds a rate-limited answer asks to wait; None when it is not a rate limit."""
+def rate_limit_wait(
+    status: int, headers: Mapping[str, str], now: float, *, text: str = ""
+) -> float | None:
+    """Seconds a rate-limited answer asks to wait; None when it is not a rate limit.
+
+    As GitHub's docs order it: `Retry-After`, else `X-RateLimit-Reset` when none
+    remain, else (a secondary limit saying so in its message, or a 429) a minute."""
     if status not in (403, 429):
         return None
     retry_after = headers.get("retry-after", "")
@@ -170,7 +174,9 @@ def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> floa
         if reset.strip().isdigit():
             return max(0.0, float(reset) - now) + 1.0  # the reset second itself, whole
         return SECONDARY_LIMIT_WAIT
-    return SECONDARY_LIMIT_WAIT if status == 429 else None
+    if status == 429 or "rate limit" in text.lower():
+        return SECONDARY_LIMIT_WAIT
+    return None
 
 
 def refusal(status: int, path: str, text: str) -> str:

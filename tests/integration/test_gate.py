@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.composite import make_runner_python, run_action
 from support.github_api import (
     REPO,
     SHA,
@@ -29,7 +30,10 @@ from support.github_api import (
 )
 from support.run import Result, run
 
+from shipline import checkgate, gatewait
+
 SHIPLINE = str(Path(sys.executable).parent / "shipline")
+ACTIONS = Path(__file__).parents[2] / "actions"
 
 PASSING = State(
     check_runs=(
@@ -121,9 +125,16 @@ def test_a_failed_check_fails_the_gate_by_name(tmp_path: Path) -> None:
         ),
         statuses=(status("ci/legacy", "error"),),
     )
+    summary = tmp_path / "summary.md"
     with FakeGitHub(lambda _: failing) as api:
-        result = gate(api, project(tmp_path))
+        result = gate(api, project(tmp_path), env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.code == 1, result
+    table = summary.read_text()
+    assert "| check | state | conclusion | link |" in table
+    assert f"| security | completed | failure | [details](https://github.com/{REPO}/runs/6) |" in (
+        table
+    )
+    assert "| deploy |" not in table  # a delivery job is not a quality check
     lines = result.output.splitlines()
     assert f"shipline: gate: FAILED security: failure https://github.com/{REPO}/runs/6" in lines
     assert f"shipline: gate: FAILED e2e: cancelled https://github.com/{REPO}/runs/7" in lines
@@ -216,3 +227,69 @@ def test_missing_context_is_a_usage_error(tmp_path: Path, drop: str, expected: s
     assert result.code == 2, result
     assert result.output.strip().startswith(f"shipline: error: {expected}")
     assert api.seen == []
+
+
+@pytest.fixture(scope="module")
+def python_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_runner_python(tmp_path_factory.mktemp("runner") / "python")
+
+
+def test_the_gate_action_waits_and_writes_its_summary(tmp_path: Path, python_bin: Path) -> None:
+    """actions/gate as the runner runs it: the token reaches the task through the step's env."""
+    root = project(tmp_path)
+    (root / "tasks.py").write_text("from shipline.tasks.all_tasks import *  # noqa: F403\n")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    env = {
+        "GITHUB_API_URL": "",
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SHA": SHA,
+        "GITHUB_JOB": "gate",
+        "NO_PROXY": "127.0.0.1",
+    }
+    with FakeGitHub(lambda _: PASSING) as api:
+        done = run_action(
+            ACTIONS / "gate/action.yml",
+            {"python-version": here, "args": "--timeout 30"},
+            root,
+            python_bin,
+            env={**env, "GITHUB_API_URL": api.url},
+        )
+    assert done.code == 0, done
+    assert "shipline: invoke gate --timeout 30" in done.log
+    assert f"shipline: gate: all 6 quality checks passed for {SHA[:12]}" in done.log
+    assert "| lint | completed | success |" in done.summary
+    assert TOKEN not in done.log
+
+
+def test_the_poll_backs_off_while_nothing_changes_and_resets_when_something_does() -> None:
+    """In process, on a fake clock: the loop's pauses, and a 304 for every unchanged page."""
+    running = State(
+        check_runs=(check_run(1, "lint", "in_progress"), check_run(2, "type", "in_progress"))
+    )
+    half = State(check_runs=(check_run(1, "lint", "completed", "success"), running.check_runs[1]))
+    done = State(check_runs=(half.check_runs[0], check_run(2, "type", "completed", "success")))
+    now = [0.0]
+    pauses: list[float] = []
+    said: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(round(seconds, 3))
+        now[0] += seconds
+
+    def scenario(poll: int) -> State:
+        return running if poll < 5 else half if poll < 8 else done
+
+    with FakeGitHub(scenario) as api:
+        commit = gatewait.Target(api=api.url, token=TOKEN, repo=REPO, sha=SHA)
+        rules = checkgate.Rules(timeout=600, settle=0)
+        poll = gatewait.Poll(interval=1.0, say=said.append, sleep=sleep, clock=lambda: now[0])
+        verdict = gatewait.wait(commit, rules, poll)
+    assert verdict.state == "pass"
+    assert pauses == [1.0, 1.5, 2.25, 3.375, 1.0, 1.5, 2.25]
+    assert said == [
+        "shipline: gate: 0 of 2 quality checks passed; waiting for lint, type",
+        "shipline: gate: 1 of 2 quality checks passed; waiting for type",
+    ]
+    unchanged = [s for s in api.seen if s.path.endswith("/check-runs?per_page=100")]
+    assert [s.code for s in unchanged] == [200, 304, 304, 304, 200, 304, 304, 200]

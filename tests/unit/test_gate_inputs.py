@@ -75,6 +75,12 @@ def test_rate_limit_waits(code: int, headers: dict[str, str], expected: float | 
     assert rate_limit_wait(code, headers, now=1000.0) == expected
 
 
+def test_a_secondary_limit_with_no_headers_waits_a_minute() -> None:
+    text = '{"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}'
+    assert rate_limit_wait(403, {}, 0.0, text=text) == SECONDARY_LIMIT_WAIT
+    assert rate_limit_wait(403, {}, 0.0, text='{"message": "Resource not accessible"}') is None
+
+
 def test_refusals_say_what_to_fix() -> None:
     assert "checks: read" in refusal(403, "/p", "")
     assert "GITHUB_TOKEN" in refusal(401, "/p", "")
