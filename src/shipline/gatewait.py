@@ -20,6 +20,8 @@ from shipline.errors import UsageError
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+_SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]*)?|\.[0-9]+")
 BACKOFF = 1.5
 MOST_INTERVALS = 4.0
 """The poll interval grows while nothing changes, up to this many times the first."""
@@ -41,6 +43,11 @@ def target(environ: Mapping[str, str], *, sha: str | None, repo: str | None) -> 
         raise UsageError(
             "GITHUB_TOKEN is not set; give the step env GITHUB_TOKEN: ${{ github.token }} "
             "and the job permissions checks: read, statuses: read"
+        )
+    if not _TOKEN.fullmatch(token):  # an HTTP library's error would quote the header
+        raise UsageError(
+            "GITHUB_TOKEN is not a token (it holds spaces, control or non-ASCII characters); "
+            "set it to the token alone"
         )
     repo = repo or environ.get("GITHUB_REPOSITORY", "")
     if not _REPO.fullmatch(repo):
@@ -67,7 +74,7 @@ def rules(
 ) -> checkgate.Rules:
     """The configured rules, the gate's own job and workflow run left out."""
     own_job = environ.get("GITHUB_JOB", "").strip()
-    seconds = cfg.timeout if timeout is None else inputs.lock_wait(timeout, "--timeout")
+    seconds = cfg.timeout if timeout is None else _seconds(timeout, "--timeout")
     return checkgate.Rules(
         exclude=(*cfg.exclude, *((own_job,) if own_job else ())),
         require=cfg.require,
@@ -80,10 +87,17 @@ def rules(
 def interval(cfg: QualityGateConfig, text: str | None) -> float:
     if text is None:
         return cfg.interval
-    seconds = inputs.lock_wait(text, "--interval")
-    if seconds <= 0:
-        raise UsageError(f"--interval {text}: expected a number of seconds more than 0")
-    return seconds
+    return _seconds(text, "--interval")
+
+
+def _seconds(text: str, flag: str) -> float:
+    """A flag's seconds: a plain decimal more than 0, at most a day."""
+    if _SECONDS.fullmatch(text) and 0 < float(text) <= inputs.MAX_SECONDS:
+        return float(text)
+    raise UsageError(
+        f"{flag} {text!r}: expected a number of seconds more than 0 and at most "
+        f"{inputs.MAX_SECONDS:.0f}, such as 600"
+    )
 
 
 def observe(client: githubapi.Client, commit: Target) -> checkgate.Observed:

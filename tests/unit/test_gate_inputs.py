@@ -31,6 +31,8 @@ def test_the_target_comes_from_the_actions_variables_or_the_flags() -> None:
     ("env", "message"),
     [
         ({"GITHUB_TOKEN": ""}, "GITHUB_TOKEN is not set"),
+        ({"GITHUB_TOKEN": "ghs_abc def"}, "GITHUB_TOKEN is not a token"),
+        ({"GITHUB_TOKEN": "ghs_abc\x00"}, "GITHUB_TOKEN is not a token"),
         ({"GITHUB_REPOSITORY": "nope"}, "no repository to gate ('nope')"),
         ({"GITHUB_SHA": ""}, "no commit to gate; pass --sha"),
         ({"GITHUB_SHA": "../etc"}, "no commit to gate ('../etc')"),
@@ -52,10 +54,13 @@ def test_rules_leave_out_the_gates_own_job_and_run() -> None:
 def test_interval_and_timeout_flags_are_checked() -> None:
     assert interval(gate_config(), None) == 5.0
     assert interval(gate_config(), "0.5") == 0.5
-    with pytest.raises(UsageError, match="--interval 0"):
+    with pytest.raises(
+        UsageError, match="--interval '0': expected a number of seconds more than 0"
+    ):
         interval(gate_config(), "0")
-    with pytest.raises(UsageError, match="--timeout"):
-        rules(gate_config(), {}, timeout="soon")
+    for bad in ("soon", "-1", "1e9", "nan", "99999999"):
+        with pytest.raises(UsageError, match="--timeout"):
+            rules(gate_config(), {}, timeout=bad)
 
 
 @pytest.mark.parametrize(
