@@ -73,7 +73,17 @@ SMOKE = Delivery(
         "version": "Also check the service reports this version",
     },
 )
-TASKS: tuple[Delivery, ...] = (BUILD, PUSH, DEPLOY, SMOKE)
+GATE = Delivery(
+    "gate",
+    "Wait for every quality check of the commit (check runs, statuses) to pass before a deploy.",
+    {
+        "sha": "The commit to gate (default: GITHUB_SHA)",
+        "repo": "The repository as owner/name (default: GITHUB_REPOSITORY)",
+        "timeout": "Seconds to wait before failing on unfinished checks (default: config, 1800)",
+        "interval": "Seconds between polls at first (default: config, 10)",
+    },
+)
+TASKS: tuple[Delivery, ...] = (GATE, BUILD, PUSH, DEPLOY, SMOKE)
 DELIVERY: tuple[str, ...] = tuple(t.name for t in TASKS)
 """Tasks that have an action of their own (`actions/<task>`), mirrored one-to-one."""
 

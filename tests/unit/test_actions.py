@@ -87,7 +87,7 @@ def test_ci_maps_inputs_to_sessions() -> None:
 def test_ci_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert ci.main(["deploy-everything"]) == 2
     names = ",".join(a.name for a in actions.all_actions())
-    assert names == "lint,type,security,test,build,push,deploy,smoke"
+    assert names == "lint,type,security,test,gate,build,push,deploy,smoke"
     assert f"usage: python -m shipline.ci {{{names}}}" in capsys.readouterr().err
 
 
@@ -106,7 +106,7 @@ def test_a_delivery_task_without_an_action_is_named(tmp_path: Path) -> None:
 
 def test_task_actions_run_invoke_with_the_tasks_outputs() -> None:
     by_name = {a.name: a for a in actions.all_actions()}
-    assert [a.name for a in actions.task_actions()] == ["build", "push", "deploy", "smoke"]
+    assert [a.name for a in actions.task_actions()] == ["gate", "build", "push", "deploy", "smoke"]
     assert by_name["build"].command == "invoke build"
     assert [o.name for o in by_name["build"].outputs] == ["image-id", "tags", "version"]
     spec = yaml.safe_load(actions.render(by_name["push"]))

@@ -329,6 +329,7 @@ GATE = options.GateOptions
         ((options.DeployOptions,), config.DeployConfig, set()),
         ((options.SmokeOptions,), config.SmokeConfig, set()),
         ((KubernetesOptions,), config.KubernetesConfig, set()),
+        ((options.QualityGateOptions,), config.QualityGateConfig, set()),
         ((options.TierOptions, GATE), config.Tier, {"name", "migrations"}),
         ((options.TierOptions,), config.Tier, {"name", "migrations", "enabled", "advisory"}),
         (
@@ -361,6 +362,7 @@ def test_root_options_are_the_top_level_keys() -> None:
         "deploy",
         "smoke",
         "kubernetes",
+        "gate",
     }
     with pytest.raises(ConfigError) as caught:
         config.parse({"tool": {"shipline": {"bogus-key-x": 1}}}, Path("/nonexistent"))

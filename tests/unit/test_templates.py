@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shipline import actions, project, scaffold
+from shipline import project, scaffold
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "service"
 SHA = re.compile(r"@[0-9a-f]{40}$")
@@ -47,10 +47,21 @@ def test_ci_runs_fast_checks_first_then_tiers_in_parallel() -> None:
     assert set(on) == {"pull_request", "push"}
 
 
-def test_cd_orders_checks_build_deploy_smoke_live() -> None:
+def test_cd_orders_gate_build_deploy_smoke_live() -> None:
+    """The CD workflow waits for the commit's quality checks (CI's jobs, whatever else
+    reports on the commit) through the gate instead of running them again."""
     workflow = load("cd.yml")
     jobs = workflow["jobs"]
-    assert jobs["build-and-push"]["needs"] == ["checks", "tests"]
+    assert list(jobs) == ["gate", "build-and-push", "deploy", "live-integration"]
+    assert jobs["gate"]["permissions"] == {
+        "checks": "read",
+        "statuses": "read",
+        "contents": "read",
+    }
+    gate_step = jobs["gate"]["steps"][-1]
+    assert gate_step["uses"] == "shipline/shipline/actions/gate@v1"
+    assert gate_step["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    assert jobs["build-and-push"]["needs"] == ["gate"]
     assert jobs["deploy"]["needs"] == ["build-and-push"]
     assert jobs["live-integration"]["needs"] == ["deploy"]
     assert jobs["build-and-push"]["permissions"]["packages"] == "write"
@@ -60,6 +71,19 @@ def test_cd_orders_checks_build_deploy_smoke_live() -> None:
         for step in job["steps"]
         if step.get("uses", "").startswith("shipline/shipline/actions/")
     }
-    planned = {"build", "push", "deploy", "smoke"}
-    assert used == {a.name for a in actions.check_actions()} | planned
+    assert used == {"gate", "build", "push", "deploy", "smoke", "test"}
     assert workflow[True]["push"]["tags"] == ["v*.*.*"]
+
+
+def test_cd_job_names_are_left_out_by_the_gates_default_exclusions() -> None:
+    """Every CD job but the gate matches a default `exclude` pattern, so a CD run's own
+    jobs (queued behind the gate) never hold the gate up, in this run or another."""
+    from shipline import checkgate, config
+
+    cfg = config.load(EXAMPLE)
+    rules = checkgate.Rules(exclude=cfg.gate.exclude)
+    for job in load("cd.yml")["jobs"].values():
+        assert checkgate.excluded(checkgate.Check(job["name"], "queued", None), rules), job["name"]
+    for job in load("ci.yml")["jobs"].values():
+        name = job["name"]
+        assert not checkgate.excluded(checkgate.Check(name, "queued", None), rules), name

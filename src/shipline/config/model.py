@@ -155,6 +155,18 @@ class KubernetesConfig:
 
 
 @dataclass(frozen=True)
+class QualityGateConfig:
+    """[tool.shipline.gate]: what `invoke gate` waits on before a deploy, and how long."""
+
+    exclude: tuple[str, ...]
+    """Glob patterns of check names that are delivery, not quality (the gate's job added)."""
+    require: tuple[str, ...]
+    timeout: float
+    interval: float
+    settle: float
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     project_name: str | None
@@ -179,6 +191,7 @@ class Config:
     deploy: DeployConfig
     smoke: SmokeConfig
     kubernetes: KubernetesConfig
+    gate: QualityGateConfig
     raw_pyproject: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     lock: str = "auto"
     """Whether sessions install from uv.lock: auto, uv (required) or off."""

@@ -501,6 +501,43 @@ class SmokeOptions(Section):
     retries = fixed("retries", v.count, 3, "retries of a failing check before it fails")
 
 
+class QualityGateOptions(Section):
+    """`invoke gate`: the CD workflow's wait for the commit's quality checks."""
+
+    table = "tool.shipline.gate"
+    exclude = fixed(
+        "exclude",
+        v.strings,
+        strings("gate", "build*", "push*", "deploy*", "release*", "publish*", "live*"),
+        "glob patterns (any case) of check names the gate does not wait on: the delivery "
+        "jobs; the gate's own job (GITHUB_JOB) and workflow run are always left out",
+    )
+    require = fixed(
+        "require",
+        v.strings,
+        NOTHING,
+        "glob patterns of checks that must be reported: one never seen fails at the timeout",
+    )
+    timeout = fixed(
+        "timeout",
+        inputs.seconds_setting(),
+        1800.0,
+        "seconds the gate waits, rate-limit waits included, before failing on what is unfinished",
+    )
+    interval = fixed(
+        "interval",
+        inputs.seconds_setting(),
+        10.0,
+        "seconds between polls at first; it backs off to four times this while nothing changes",
+    )
+    settle = fixed(
+        "settle",
+        inputs.seconds_setting(zero=True),
+        30.0,
+        "seconds to wait for a first quality check to be reported before passing with none",
+    )
+
+
 SECTIONS: tuple[type[Section], ...] = (
     RootOptions,
     LintOptions,
@@ -514,6 +551,7 @@ SECTIONS: tuple[type[Section], ...] = (
     ImageOptions,
     DeployOptions,
     SmokeOptions,
+    QualityGateOptions,
 )
 """The tables declared here, in the order of the reference (`shipline.config.reference`
 adds the ones declared in modules of their own)."""

@@ -25,6 +25,7 @@ from shipline.config.model import (
     ImageConfig,
     KubernetesConfig,
     LintConfig,
+    QualityGateConfig,
     SecurityConfig,
     SmokeConfig,
     TestsConfig,
@@ -38,6 +39,7 @@ from shipline.config.options import (
     GateOptions,
     ImageOptions,
     LintOptions,
+    QualityGateOptions,
     RootOptions,
     Section,
     SecurityOptions,
@@ -123,6 +125,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     deploy = _deploy(table.sub("deploy"), context)
     smoke = SmokeConfig(**read(table.sub("smoke"), context, SmokeOptions))
     kubernetes = _kubernetes(table.sub("kubernetes"), replace(context, app=deploy.app), deploy)
+    quality_gate = QualityGateConfig(**read(table.sub("gate"), context, QualityGateOptions))
     table.done()
 
     return Config(
@@ -146,6 +149,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         deploy=deploy,
         smoke=smoke,
         kubernetes=kubernetes,
+        gate=quality_gate,
         raw_pyproject=data,
         lock=lock,
         requirements=requirements,

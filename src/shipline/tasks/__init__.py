@@ -1,7 +1,8 @@
 """Invoke tasks; a project's tasks.py is `from shipline.tasks.all_tasks import *`.
 
 One module per concern: `images` (tags, build, push), `deploy` (deploy,
-rollback, lock), `manifests` (Kubernetes), `smoke`, `init`; `all_tasks` names them for a tasks.py;
+rollback, lock), `manifests` (Kubernetes), `smoke`, `gate` (the CD wait for
+the quality checks), `init`; `all_tasks` names them for a tasks.py;
 `maintenance` (actions) serves shipline's own repository only and is in no
 project's tasks. `errors` turns a task's errors into one line. The delivery
 tasks' descriptions are data in `shipline.delivery`. Every task is declared

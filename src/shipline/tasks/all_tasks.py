@@ -9,6 +9,7 @@ list: maintainer tasks (`shipline.tasks.maintenance`) stay out of it.
 from __future__ import annotations
 
 from shipline.tasks.deploy import deploy, lock, rollback
+from shipline.tasks.gate import gate
 from shipline.tasks.images import build, push, tags
 from shipline.tasks.init import init
 from shipline.tasks.manifests import manifests
@@ -17,6 +18,7 @@ from shipline.tasks.smoke import smoke
 __all__ = [
     "build",
     "deploy",
+    "gate",
     "init",
     "lock",
     "manifests",
