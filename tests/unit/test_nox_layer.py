@@ -89,7 +89,7 @@ def test_register_errors_are_one_line_and_exit_2(
     assert caught.value.code == 2
     assert capsys.readouterr().err == (
         "shipline: error: unknown check 'lnt'; expected one of: lint, type, security, smoke, "
-        "unit, integration, database, e2e\n"
+        "unit, integration, database, e2e, coverage\n"
     )
     (tmp_path / "pyproject.toml").write_text("[tool.shipline]\nflavour = 1\n")
     with pytest.raises(SystemExit):

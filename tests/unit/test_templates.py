@@ -61,5 +61,6 @@ def test_cd_orders_checks_build_deploy_smoke_live() -> None:
         if step.get("uses", "").startswith("shipline/shipline/actions/")
     }
     planned = {"build", "push", "deploy", "smoke"}
-    assert used == {a.name for a in actions.check_actions()} | planned
+    # coverage combines a sharded tier's shards: CI's job, when a tier is sharded.
+    assert used == {a.name for a in actions.check_actions()} - {"coverage"} | planned
     assert workflow[True]["push"]["tags"] == ["v*.*.*"]
