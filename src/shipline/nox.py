@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +24,7 @@ from shipline import (
     gates,
     github,
     installs,
+    noxversion,
     reports,
     selfwheel,
     summary,
@@ -183,6 +185,7 @@ def register(*names: str, root: Path | None = None) -> None:
     try:
         cfg = config.load(root or Path.cwd())
         checks = catalogue.select(names)
+        noxversion.check(metadata.version("nox"))
         _check_posargs(sys.argv)
     except ShiplineError as exc:
         fail(exc)

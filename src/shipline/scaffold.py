@@ -21,7 +21,7 @@ from typing import Final, Literal
 
 import jinja2
 
-from shipline import adoption, config, inputs
+from shipline import adoption, config, inputs, noxversion
 from shipline.errors import ConfigError, ShiplineError
 from shipline.images import dependencies
 from shipline.project import Project
@@ -117,6 +117,7 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "migrations": project.migrations.value if project.migrations else "",
         "migrations_active": "database" not in project.missing_tiers,
         "pr_tiers": pr_tiers,
+        "nox_needs": noxversion.needs(),
         "shards": {tier: n for tier, n in _shards(project).items() if tier in pr_tiers},
         "live_steps": live_steps(project),
         "dockerfile": None,
