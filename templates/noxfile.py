@@ -1,5 +1,5 @@
 # /// script
-# dependencies = ["nox[uv][[ nox_needs ]]", "shipline"]
+# dependencies = ["nox[[ nox_needs ]]", "shipline"]
 # ///
 """The checks, one nox session each (rendered by `invoke init`).
 

@@ -1,5 +1,5 @@
 # /// script
-# dependencies = ["nox[uv]>=2025.2.9", "shipline"]
+# dependencies = ["nox>=2025.2.9", "shipline"]
 # ///
 """The checks, one nox session each (rendered by `invoke init`).
 

@@ -36,7 +36,7 @@ def test_the_noxfile_names_shipline_and_nox_for_script_mode() -> None:
     text = rendered_noxfile()
     block = text.split("# ///\n")[0].removeprefix("# /// script\n")
     script = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
-    assert script["dependencies"] == [f"nox[uv]{noxversion.needs()}", "shipline"]
+    assert script["dependencies"] == [f"nox{noxversion.needs()}", "shipline"]
     assert (ROOT / "examples" / "service" / "noxfile.py").read_text() == text
 
 
