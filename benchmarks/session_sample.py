@@ -271,15 +271,15 @@ TEST_MODULES = 20
 TESTS_PER_MODULE = 10  # 5 plain + 1 parametrized x 4 + 1 rotating extra
 
 
-def make_project(root: Path, workers: str, dist: str) -> int:
-    """Write the sample project; returns how many tests it has."""
+def make_project(root: Path, workers: str, dist: str, modules: int = TEST_MODULES) -> int:
+    """Write the sample project with `modules` test modules; returns how many tests it has."""
     workers_toml = json.dumps(workers) if not workers.isdigit() else workers
     tool = TOOL.substitute(workers=workers_toml, dist=dist)
     write(root, "pyproject.toml", pyproject(tool, dev=DEV))
     write(root, "noxfile.py", NOXFILE)
     for name, source in SOURCES.items():
         write(root, f"src/sample_app/{name}", source)
-    for k in range(TEST_MODULES):
+    for k in range(modules):
         values = {
             "k": k,
             "k1": k + 1,
@@ -292,4 +292,4 @@ def make_project(root: Path, workers: str, dist: str) -> int:
         extra = Template(EXTRA_TESTS[k % len(EXTRA_TESTS)]).substitute(values)
         module = TEST_MODULE.substitute(values, extra=extra)
         write(root, f"tests/test_generated_{k:02d}.py", module)
-    return TEST_MODULES * TESTS_PER_MODULE
+    return modules * TESTS_PER_MODULE

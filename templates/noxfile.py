@@ -1,5 +1,16 @@
-"""The checks, one nox session each: `nox -l` lists them (rendered by `invoke init`)."""
+# /// script
+# dependencies = ["nox[[ nox_needs ]]", "shipline"]
+# ///
+"""The checks, one nox session each (rendered by `invoke init`).
 
+`nox -l` lists them; a bare `nox` runs the fast set (lint, type, smoke, unit);
+`nox -t checks tests` runs everything. With no environment of your own,
+`uvx nox` (or `pipx run nox`) installs shipline from the block above first
+(nox's script mode; nox requires itself to be named there).
+"""
+
+import nox
 import shipline.nox
 
+nox.needs_version = "[[ nox_needs ]]"
 shipline.nox.register()

@@ -62,6 +62,8 @@ class Action:
     def command(self) -> str:
         if self.task:
             return f"invoke {self.task}"
+        if self.name == "coverage":
+            return "nox -s coverage -- <tier>"
         return "nox -s <tier>" if self.name == "test" else f"nox -s {self.sessions[0]}"
 
     @property
@@ -127,6 +129,13 @@ def check_actions() -> tuple[Action, ...]:
                         DEFAULT_TIER,
                         "SHIPLINE_TIER",
                     ),
+                    Input(
+                        "shard",
+                        "K/N: run the K-th of N groups of the tier's tests (no gate; "
+                        "the coverage action gates the total); empty: all of them",
+                        "",
+                        "SHIPLINE_SHARD",
+                    ),
                     *COMMON_INPUTS,
                 ),
                 outputs=(
@@ -135,6 +144,9 @@ def check_actions() -> tuple[Action, ...]:
                     Output("coverage-percent", "Total coverage, in percent"),
                 ),
             )
+            continue
+        if name == "coverage":
+            actions[name] = _coverage_action(check)
             continue
         sarif = check.name in ("lint", "security")
         actions[name] = Action(
@@ -145,6 +157,23 @@ def check_actions() -> tuple[Action, ...]:
             outputs=(SARIF_OUTPUT,) if sarif else (),
         )
     return tuple(actions.values())
+
+
+def _coverage_action(check: catalogue.Check) -> Action:
+    """The job after a sharded tier's shards: `nox -s coverage -- <tier>` over their data."""
+    return Action(
+        name=check.name,
+        description=f"shipline coverage: {check.description} (`nox -s coverage -- <tier>`)",
+        sessions=(check.name,),
+        inputs=(
+            Input("tier", "The sharded tier to combine", DEFAULT_TIER, "SHIPLINE_TIER"),
+            *COMMON_INPUTS,
+        ),
+        outputs=(
+            Output("coverage", "Path of the combined coverage XML report"),
+            Output("coverage-percent", "Total coverage of every shard, in percent"),
+        ),
+    )
 
 
 def task_actions() -> tuple[Action, ...]:

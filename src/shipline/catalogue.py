@@ -33,17 +33,20 @@ TOOL_FLOORS: Mapping[str, str] = MappingProxyType(
         "pytest": "pytest>=8",
         "pytest-xdist": "pytest-xdist>=3.6",
         "pytest-cov": "pytest-cov>=5",
+        "pytest-split": "pytest-split>=0.10",
+        "coverage": "coverage>=7.4",
     }
 )
 """Requirements used for a tool unless the project declares it (`shipline.pins`)."""
 
-PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov")
+PYTEST_TOOLS = ("pytest", "pytest-xdist", "pytest-cov", "pytest-split")
 SARIF_ENV = "SHIPLINE_SARIF"
 
 
-RunKind = Literal["command", "pytest", "bandit", "pip-audit"]
+RunKind = Literal["command", "pytest", "coverage", "bandit", "pip-audit"]
 """What reads a command's result afterwards: nothing but its exit status (`command`),
-the tier's reports (`pytest`), or the JSON report judged by shipline (`bandit`, `pip-audit`)."""
+the tier's reports (`pytest`; `coverage`, the gate on a sharded tier's total), or the
+JSON report judged by shipline (`bandit`, `pip-audit`)."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,15 @@ class Run:
     """What a `pytest` run writes: removed before it runs, read to say why it failed."""
     report: Path | None = None
     """The JSON report a `bandit` or `pip-audit` run writes for shipline to judge."""
+    shard: str | None = None
+    """`K/N` for one shard of a tier: its run applies no gate (the total's job does)."""
+    prepare: tuple[Path, ...] = ()
+    """Directories made before the command runs (a tool that writes a file makes none)."""
 
     def __post_init__(self) -> None:
         pytest = self.tier is not None and self.tier_reports is not None
-        if (self.kind == "pytest") != pytest:
-            raise ValueError(f"{self.argv[0]}: a tier and its reports go with pytest runs only")
+        if (self.kind in ("pytest", "coverage")) != pytest:
+            raise ValueError(f"{self.argv[0]}: a tier and its reports go with test runs only")
         if (self.kind in ("bandit", "pip-audit")) != (self.report is not None):
             raise ValueError(f"{self.argv[0]}: a judged report goes with bandit and pip-audit")
 
@@ -104,6 +111,8 @@ class Check:
     tier: str | None = None
     notes: Callable[[Config], tuple[str, ...]] = lambda config: ()
     """Lines the session logs before its steps (lint: which linters it adopted)."""
+    tags: tuple[str, ...] = ()
+    """nox tags (`nox -t fast`): `checks`, `tests`, and `fast`, the sessions a bare `nox` runs."""
 
 
 def _lint_tools(config: Config, ctx: Invocation) -> tuple[str, ...]:
@@ -220,9 +229,33 @@ def _security_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
     )
 
 
+def tier_reports(config: Config, tier: str, shard: testrun.Shard | None) -> TierReports:
+    """Where a tier run writes: the tier's reports, or its shard's own directory."""
+    if shard is None:
+        return TierReports.of(config.reports(), tier)
+    return TierReports.shard(config.reports(), tier, shard.index, shard.total)
+
+
+def _split_args(tier: Tier, args: testrun.TierArgs) -> tuple[str, ...]:
+    """pytest-split's flags: this shard's group, or recording the tier's durations."""
+    path = str(tiers.durations(tier.name))
+    if args.store_durations:
+        return ("--store-durations", "--durations-path", path)
+    if args.shard is None:
+        return ()
+    return (
+        *("--splits", str(args.shard.total), "--group", str(args.shard.index)),
+        *("--durations-path", path, "--splitting-algorithm", "least_duration"),
+    )
+
+
 def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tuple[str, ...]:
-    """The pytest command line of a tier: selection, reports, coverage gate, xdist."""
-    reports = TierReports.of(config.reports(), tier.name)
+    """The pytest command line of a tier: selection, reports, coverage gate, xdist, shard.
+
+    A shard's gate is 0: its coverage is a part; the coverage session gates the total.
+    """
+    args = testrun.tier_args(posargs)
+    reports = tier_reports(config, tier.name, args.shard)
     argv = ["pytest", "--tier", tier.name, f"--junitxml={reports.junit}"]
     if config.code:
         argv += [
@@ -230,12 +263,14 @@ def pytest_argv(config: Config, tier: Tier, posargs: Sequence[str] = ()) -> tupl
             "--cov-report=term-missing:skip-covered",
             f"--cov-report=xml:{reports.coverage}",
         ]
-    argv += testrun.gate_args(config, tier)  # after the project's addopts, so it wins
-    workers = testrun.workers(config, tier)
+    gate = testrun.gate_args(config, tier)  # after the project's addopts, so it wins
+    argv += ["--cov-fail-under=0"] if gate and args.shard else gate
+    # Durations are recorded in one process: xdist workers would each write the file.
+    workers = "0" if args.store_durations else testrun.workers(config, tier)
     if workers != "0":
         argv += ["-n", workers, "--dist", config.tests.dist]
     argv.append(f"--durations={config.tests.durations}")
-    return (*argv, *posargs)
+    return (*argv, *_split_args(tier, args), *args.pytest)
 
 
 MIGRATION_COMMANDS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...], str]]] = (
@@ -282,19 +317,26 @@ def _pytest_steps(config: Config, tier: Tier, ctx: Invocation) -> tuple[Run, ...
                 env=MappingProxyType(dict(env)),
             ),
         ]
+    args = testrun.tier_args(ctx.posargs)
+    reports = tier_reports(config, tier.name, args.shard)
+    # A shard keeps its data for the coverage session; tests.env stays the plugin's to set.
+    data = {"COVERAGE_FILE": str(reports.data)} if reports.data else {}
     steps.append(
         Run(
             pytest_argv(config, tier, ctx.posargs),
-            f"the {tier.name} tests failed",
+            f"the {tier.name} tests failed" + (f" (shard {args.shard})" if args.shard else ""),
+            env=MappingProxyType(data),
             kind="pytest",
             tier=tier.name,
-            tier_reports=TierReports.of(config.reports(), tier.name),
+            tier_reports=reports,
+            shard=None if args.shard is None else str(args.shard),
+            prepare=(tiers.durations(tier.name).parent,) if args.store_durations else (),
         )
     )
-    return (*steps, *_coverage_xml(config, tier))
+    return (*steps, *_coverage_xml(config, reports))
 
 
-def _coverage_xml(config: Config, tier: Tier) -> tuple[Run, ...]:
+def _coverage_xml(config: Config, reports: TierReports) -> tuple[Run, ...]:
     """coverage.xml written again from the data pytest-cov saved, for code in several parts.
 
     coverage.py names a file in its XML relative to the `--cov` directory it is in, so
@@ -305,13 +347,95 @@ def _coverage_xml(config: Config, tier: Tier) -> tuple[Run, ...]:
     """
     if len(config.code) < 2:
         return ()
-    reports = TierReports.of(config.reports(), tier.name)
+    env = {"COVERAGE_FILE": str(reports.data)} if reports.data else {}
     return (
         Run(
             ("coverage", "xml", "-q", "--fail-under=0", "-o", str(reports.coverage)),
             "coverage could not write the XML report from the tests' data",
+            env=MappingProxyType(env),
         ),
     )
+
+
+def _combined_tier(ctx: Invocation) -> str:
+    """The tier the coverage session combines: its one argument, else the default tier."""
+    names = ctx.posargs or (tiers.DEFAULT_TIER,)
+    if len(names) != 1 or names[0] not in tiers.SESSION_TIERS:
+        raise UsageError(
+            f"coverage takes one tier after --, got {' '.join(names)!r}; "
+            f"expected one of: {', '.join(tiers.SESSION_TIERS)}"
+        )
+    return names[0]
+
+
+def shard_data(config: Config, tier: str) -> tuple[Path, ...]:
+    """Every shard's coverage data of the tier's one sharded run, all N of them, or why not.
+
+    A shard missing (a job that never uploaded) would lower the total, never raise it,
+    but its tests would not have run: that is an error, not a smaller number.
+    """
+    directory = config.reports(tier)
+    found = tiers.shard_dirs(config.root / config.reports(), tier)
+    if not found:
+        raise UsageError(
+            f"no shards of tier {tier!r} in {directory}; run `nox -s {tier} -- --shard K/N` "
+            "for every K first (in CI: download every shard's artifact there)"
+        )
+    if len(found) > 1:
+        counts = sorted(found)
+        raise UsageError(
+            f"{directory} holds runs of {' and '.join(map(str, counts))} shards; remove the "
+            f"stale ones (rm -r {directory}/{tiers.SHARD_PREFIX}*-of-{counts[0]})"
+        )
+    ((total, shards),) = found.items()
+    data: list[Path] = []
+    for index in range(1, total + 1):
+        path = tiers.shard_dir(config.reports(), tier, index, total) / tiers.COVERAGE_DATA
+        if index not in shards or not (config.root / path).is_file():
+            raise UsageError(
+                f"shard {index} of {total} has no coverage data ({path}); run "
+                f"`nox -s {tier} -- --shard {index}/{total}` (in CI: its artifact is missing)"
+            )
+        data.append(path)
+    return tuple(data)
+
+
+def _coverage_steps(config: Config, ctx: Invocation) -> tuple[Run, ...]:
+    """Combine every shard's data, write the total's XML, and gate the total."""
+    tier = _combined_tier(ctx)
+    data = shard_data(config, tier)
+    combined = TierReports.combined(config.reports(), tier)
+    env = MappingProxyType({"COVERAGE_FILE": str(combined.data)})
+    gate = config.tier(tier).coverage_fail_under
+    return (
+        Run(
+            ("coverage", "combine", "--keep", "-q", *map(str, data)),
+            f"coverage could not combine the data of the {len(data)} {tier} shards",
+            env=env,
+        ),
+        Run(
+            ("coverage", "xml", "-q", "--fail-under=0", "-o", str(combined.coverage)),
+            "coverage could not write the XML report of the combined data",
+            env=env,
+        ),
+        Run(
+            ("coverage", "report", f"--fail-under={gate or 0:g}"),
+            f"the {tier} tier's combined coverage is under its gate",
+            env=env,
+            kind="coverage",
+            tier=tier,
+            tier_reports=combined,
+            shard=f"{len(data)}",
+        ),
+    )
+
+
+FAST = ("lint", "type", "smoke", "unit")
+"""The sessions a bare `nox` runs (tagged `fast`): the quick local loop."""
+
+
+def _tags(name: str, kind: str) -> tuple[str, ...]:
+    return (kind, *(("fast",) if name in FAST else ()))
 
 
 def _tier_check(name: str, description: str) -> Check:
@@ -326,6 +450,7 @@ def _tier_check(name: str, description: str) -> Check:
         installs_project=True,
         needs_plugin=True,
         tier=name,
+        tags=_tags(name, "tests"),
     )
 
 
@@ -341,6 +466,7 @@ CHECKS: tuple[Check, ...] = (
         installs_project=False,
         needs_plugin=False,
         notes=linters.notes,
+        tags=_tags("lint", "checks"),
     ),
     Check(
         name="type",
@@ -349,6 +475,7 @@ CHECKS: tuple[Check, ...] = (
         steps=_type_steps,
         installs_project=True,
         needs_plugin=False,
+        tags=_tags("type", "checks"),
     ),
     Check(
         name="security",
@@ -362,9 +489,21 @@ CHECKS: tuple[Check, ...] = (
         installs_project=True,
         needs_plugin=True,
         tier=tiers.SECURITY,
+        tags=_tags("security", "checks"),
     ),
     # One session per session tier, made from the tier list so none can be missed.
     *(_tier_check(name, description) for name, description in tiers.SESSIONS.items()),
+    Check(
+        name="coverage",
+        description=(
+            "a sharded tier's total (`-- <tier>`, default unit): every shard's coverage "
+            "data combined, the tier's gate applied to it"
+        ),
+        tools=lambda config, ctx: ("coverage",),
+        steps=_coverage_steps,
+        installs_project=False,
+        needs_plugin=False,
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(check.name for check in CHECKS)

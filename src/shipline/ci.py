@@ -11,10 +11,10 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shipline import actions, config, gates, github, reports, tiers
+from shipline import actions, config, gates, github, reports, testrun, tiers
 from shipline.catalogue import SARIF_ENV
 from shipline.errors import ShiplineError
 
@@ -34,10 +34,36 @@ def session_for(action: actions.Action, environ: Mapping[str, str]) -> str:
     return tier
 
 
-def outputs(action: actions.Action, session: str, cfg: config.Config) -> dict[str, str]:
+def session_args(action: actions.Action, environ: Mapping[str, str]) -> list[str]:
+    """The arguments after `--`: the action's `args`, after its shard or combined tier."""
+    args = shlex.split(environ.get("SHIPLINE_ARGS", ""))
+    shard = environ.get("SHIPLINE_SHARD", "").strip()
+    if action.name == "test" and shard:
+        return [testrun.SHARD_FLAG, str(testrun.Shard.parse(shard)), *args]
+    if action.name == "coverage":
+        return [environ.get("SHIPLINE_TIER", "").strip() or tiers.DEFAULT_TIER, *args]
+    return args
+
+
+def outputs(
+    action: actions.Action, session: str, cfg: config.Config, args: Sequence[str] = ()
+) -> dict[str, str]:
     """The action's outputs, read from the reports the session wrote."""
+    root = cfg.root / cfg.reports()
+    if action.name == "coverage":
+        paths = tiers.TierReports.combined(root, args[0] if args else tiers.DEFAULT_TIER)
+        percent = reports.coverage_percent(paths.coverage)
+        return {
+            "coverage": str(paths.coverage),
+            "coverage-percent": "" if percent is None else f"{percent:.2f}",
+        }
     if action.name == "test":
-        paths = tiers.TierReports.of(cfg.root / cfg.reports(), session)
+        shard = testrun.tier_args(args).shard
+        paths = (
+            tiers.TierReports.of(root, session)
+            if shard is None
+            else tiers.TierReports.shard(root, session, shard.index, shard.total)
+        )
         percent = reports.coverage_percent(paths.coverage)
         return {
             "junit": str(paths.junit),
@@ -63,7 +89,7 @@ def main(argv: list[str]) -> int:
         return subprocess.run([sys.executable, "-m", *command], check=False).returncode
     try:
         session = session_for(action, os.environ)
-        args = shlex.split(os.environ.get("SHIPLINE_ARGS", ""))
+        args = session_args(action, os.environ)
         cfg = config.load(Path.cwd())
     except (ShiplineError, ValueError) as exc:
         print(f"::error title=shipline {action.name}::{exc}")
@@ -75,7 +101,7 @@ def main(argv: list[str]) -> int:
     command = ["nox", "-s", session, *(["--", *args] if args else [])]
     print(f"shipline: {shlex.join(command)}", flush=True)
     code = subprocess.run([sys.executable, "-m", *command], check=False).returncode
-    github.write_outputs(outputs(action, session, cfg))
+    github.write_outputs(outputs(action, session, cfg, args))
     return code
 
 

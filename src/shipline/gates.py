@@ -48,6 +48,8 @@ def of(config: Config, check: str) -> Gate:
     if check in SESSION_TIERS:
         tier = config.tier(check)
         return Gate(check, f"tool.shipline.tiers.{check}", tier.enabled, tier.advisory)
+    if check == "coverage":  # gates a tier's total with that tier's own gate: no switches
+        return Gate(check, "tool.shipline.tests", enabled=True, advisory=False)
     sections: dict[str, LintConfig | TypeConfig | SecurityConfig] = {
         "lint": config.lint,
         "type": config.type,

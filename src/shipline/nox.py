@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
 import nox
 from nox.command import CommandFailed
 
-from shipline import audit, catalogue, config, gates, github, installs, reports, selfwheel, summary
+from shipline import (
+    audit,
+    catalogue,
+    config,
+    gates,
+    github,
+    installs,
+    noxversion,
+    reports,
+    selfwheel,
+    summary,
+    testrun,
+)
 from shipline.catalogue import Check, Invocation, Run
 from shipline.errors import ShiplineError, fail
 
@@ -38,14 +52,18 @@ def _run_step(session: nox.Session, cfg: config.Config, step: Run) -> None:
         lapsed = audit.expired(cfg.security.audit_ignore, today)
         if lapsed:
             session.error(audit.expired_message(lapsed[0]))
-    if step.tier_reports is not None:  # a report left by an earlier run must not pass for this one
-        for stale in step.tier_reports.all():
+    if step.kind == "pytest" and step.tier_reports is not None:
+        for stale in step.tier_reports.all():  # an earlier run's report must not pass for this
             stale.unlink(missing_ok=True)
+    for directory in step.prepare:
+        directory.mkdir(parents=True, exist_ok=True)
     try:
         session.run(*step.argv, env=env, success_codes=list(step.success_codes))
     except CommandFailed as exc:
         if step.kind == "pytest":
             session.error(reports.pytest_failure(cfg, step, exc.return_code))
+        if step.kind == "coverage":
+            session.error(reports.combined_failure(cfg, step))
         session.error(step.explain)
     if step.kind == "bandit" and step.report is not None:
         _judge_bandit(session, step.report, step.explain)
@@ -84,9 +102,12 @@ def _judge_bandit(session: nox.Session, report: Path, explain: str) -> None:
     session.log("bandit: no findings")
 
 
-def _write_summary(check: Check, cfg: config.Config, failure: str | None) -> None:
+def _write_summary(
+    check: Check, cfg: config.Config, failure: str | None, posargs: tuple[str, ...] = ()
+) -> None:
     if os.environ.get("GITHUB_STEP_SUMMARY"):  # the Markdown reads reports: only in Actions
-        github.append_summary(summary.markdown(check, cfg, failure, dt.date.today()))
+        today = dt.date.today()
+        github.append_summary(summary.markdown(check, cfg, failure, today, posargs=posargs))
 
 
 def _disabled(session: nox.Session, check: Check, cfg: config.Config, gate: gates.Gate) -> NoReturn:
@@ -132,22 +153,40 @@ def _session_function(check: Check, cfg: config.Config) -> Callable[[nox.Session
             failure = str(exc) or type(exc).__name__
             raise
         finally:
-            _write_summary(check, cfg, failure)
+            _write_summary(check, cfg, failure, ctx.posargs)
 
     run.__doc__ = check.description if gate.enabled else f"disabled: {check.description}"
     run.__name__ = check.name.replace("-", "_")
     return run
 
 
+def _check_posargs(argv: list[str]) -> None:
+    """A bad `--shard` after `--` ends nox with one line and status 2 before any session
+    starts (a session's own error would come after its environment, with status 1)."""
+    if "--" in argv:
+        testrun.tier_args(argv[argv.index("--") + 1 :])
+
+
+def _default_sessions(checks: tuple[Check, ...]) -> None:
+    """A bare `nox` runs the fast set (lint, type, smoke, unit), unless the noxfile chose.
+
+    `nox -s ...` and `nox -t ...` on the command line still pick any session.
+    """
+    if getattr(nox.options, "sessions", None) is None and not getattr(nox.options, "tags", None):
+        nox.options.sessions = [c.name for c in checks if c.name in catalogue.FAST]
+
+
 def register(*names: str, root: Path | None = None) -> None:
     """Register the named checks as nox sessions (all of them when none are named).
 
     Called from the user's noxfile; nothing is registered at import time.
-    Configuration errors end nox with one line and exit status 2.
+    Configuration errors and a bad `--shard` end nox with one line and exit status 2.
     """
     try:
         cfg = config.load(root or Path.cwd())
         checks = catalogue.select(names)
+        noxversion.check(metadata.version("nox"))
+        _check_posargs(sys.argv)
     except ShiplineError as exc:
         fail(exc)
     for check in checks:
@@ -156,4 +195,6 @@ def register(*names: str, root: Path | None = None) -> None:
             name=check.name,
             python=list(cfg.python) if cfg.python and enabled else None,
             venv_backend=cfg.venv_backend if enabled else "none",
+            tags=list(check.tags),
         )(_session_function(check, cfg))
+    _default_sessions(checks)

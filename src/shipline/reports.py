@@ -113,7 +113,7 @@ def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = Non
         broken = counts.failures + counts.errors
         causes.append(f"{broken} of {counts.tests} {tier.name} tests failed")
     percent = coverage_percent(step.tier_reports.coverage)
-    gate = tier.coverage_fail_under
+    gate = None if step.shard else tier.coverage_fail_under  # a shard is not gated
     if gate is not None and percent is not None and percent < gate:
         causes.append(f"coverage {percent:.1f}% is under {_gate_words(cfg, tier.name, gate)}")
     if not causes and exit_code == 1 and counts is not None:
@@ -122,3 +122,17 @@ def pytest_failure(cfg: Config, step: catalogue.Run, exit_code: int | None = Non
             "pytest settings or a plugin (see its message above)"
         )
     return "; ".join(causes) if causes else step.explain
+
+
+def combined_failure(cfg: Config, step: catalogue.Run) -> str:
+    """Why the gate on a sharded tier's total failed: its figure against the gate."""
+    if step.tier is None or step.tier_reports is None:
+        return step.explain
+    percent = coverage_percent(step.tier_reports.coverage)
+    gate = cfg.tier(step.tier).coverage_fail_under
+    if percent is None or gate is None:
+        return step.explain
+    return (
+        f"coverage {percent:.1f}% of the {step.shard} {step.tier} shards combined is under "
+        f"{_gate_words(cfg, step.tier, gate)}"
+    )

@@ -21,8 +21,8 @@ from typing import Final, Literal
 
 import jinja2
 
-from shipline import adoption, config, inputs
-from shipline.errors import ConfigError
+from shipline import adoption, config, inputs, noxversion
+from shipline.errors import ConfigError, ShiplineError
 from shipline.images import dependencies
 from shipline.project import Project
 
@@ -90,6 +90,7 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
     module, _, attribute = project.entry.partition(":")
     client = _client(project)
     remote = {tier.tier for tier in project.remote_tiers}
+    pr_tiers = [t for t in ("unit", "integration", "database") if t not in remote]
     deps = dependencies.detect(project.root)
     return {
         "dependencies": deps.source,
@@ -115,11 +116,23 @@ def context(project: Project, base_image: str | None) -> dict[str, object]:
         "optional_tiers": _optional_tiers(project, client),
         "migrations": project.migrations.value if project.migrations else "",
         "migrations_active": "database" not in project.missing_tiers,
-        "pr_tiers": [t for t in ("unit", "integration", "database") if t not in remote],
+        "pr_tiers": pr_tiers,
+        "nox_needs": noxversion.needs(),
+        "shards": {tier: n for tier, n in _shards(project).items() if tier in pr_tiers},
         "live_steps": live_steps(project),
         "dockerfile": None,
         "compose_file": None,
     }
+
+
+def _shards(project: Project) -> dict[str, int]:
+    """The tiers split into shards (`shards` over 1), as [tool.shipline] says at init time:
+    each becomes a matrix of shard jobs and a job that combines and gates their coverage."""
+    try:
+        cfg = config.load(project.root)
+    except ShiplineError:  # init reports the configuration's problems elsewhere
+        return {}
+    return {name: tier.shards for name, tier in cfg.tiers.items() if tier.shards > 1}
 
 
 def _optional_tiers(project: Project, client: str) -> tuple[str, ...]:

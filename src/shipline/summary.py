@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipline import audit, gates, reports
+from shipline import audit, gates, reports, testrun, tiers
 from shipline.catalogue import Check
 from shipline.config import Config
 from shipline.errors import ShiplineError
@@ -63,22 +63,46 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _tests_section(cfg: Config, tier: str) -> list[str]:
-    paths = TierReports.of(cfg.root / cfg.reports(), tier)
+TESTS_HEADER = [
+    "| tier | passed | failed | errors | skipped | seconds | coverage |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+]
+
+
+def _row(label: str, counts: reports.TestCounts, coverage: Path, gate: str) -> str:
+    """One line of the tests table; `gate` is what follows the figure, e.g. " (gate 80%)"."""
+    percent = reports.coverage_percent(coverage)
+    shown = "n/a" if percent is None else f"{percent:.1f}%{gate}"
+    return (
+        f"| {label} | {counts.passed} | {counts.failures} | {counts.errors} | {counts.skipped} "
+        f"| {counts.seconds:.1f} | {shown} |"
+    )
+
+
+def _gate(cfg: Config, tier: str) -> str:
+    gate = cfg.tier(tier).coverage_fail_under
+    return "" if gate is None else f" (gate {gate:g}%)"
+
+
+def _shard_of(posargs: tuple[str, ...]) -> testrun.Shard | None:
+    try:
+        return testrun.tier_args(posargs).shard
+    except ShiplineError:  # the session said so already; the summary shows the whole tier
+        return None
+
+
+def _tests_section(cfg: Config, tier: str, posargs: tuple[str, ...] = ()) -> list[str]:
+    shard = _shard_of(posargs)
+    root = cfg.root / cfg.reports()
+    if shard is None:
+        paths, label, gate = TierReports.of(root, tier), tier, _gate(cfg, tier)
+    else:
+        paths = TierReports.shard(root, tier, shard.index, shard.total)
+        label, gate = f"{tier} shard {shard}", " (part: the total is gated)"
     counts = reports.junit_counts(paths.junit)
     if counts is None:
-        return [f"No test report for tier `{tier}`."]
-    percent = reports.coverage_percent(paths.coverage)
-    gate = cfg.tier(tier).coverage_fail_under
-    coverage = "n/a" if percent is None else f"{percent:.1f}%"
-    if gate is not None and percent is not None:
-        coverage += f" (gate {gate:g}%)"
-    lines = [
-        "| tier | passed | failed | errors | skipped | seconds | coverage |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        f"| {tier} | {counts.passed} | {counts.failures} | {counts.errors} | {counts.skipped} "
-        f"| {counts.seconds:.1f} | {coverage} |",
-    ]
+        return [f"No test report for tier `{label}`."]
+    lines = [*TESTS_HEADER, _row(label, counts, paths.coverage, gate)]
     if counts.slowest:
         lines += ["", "Slowest tests:", ""]
         lines += [f"- `{_cell(name)}`: {seconds:.2f}s" for name, seconds in counts.slowest]
@@ -138,7 +162,50 @@ def _verdict(gate: gates.Gate, failure: str | None) -> tuple[str, str]:
     return ("❌", f"Failed: {_cell(failure)}") if failure else ("✅", "Passed.")
 
 
-def markdown(check: Check, cfg: Config, failure: str | None, today: dt.date) -> str:
+def _combined_section(cfg: Config, posargs: tuple[str, ...]) -> list[str]:
+    """Each shard of a sharded tier, then their total: the counts summed, coverage combined."""
+    tier = posargs[0] if posargs else tiers.DEFAULT_TIER
+    if tier not in cfg.tiers:
+        return []
+    root = cfg.root / cfg.reports()
+    rows: list[str] = []
+    totals = [0, 0, 0, 0, 0.0]
+    for total, shards in sorted(tiers.shard_dirs(root, tier).items()):
+        for index in sorted(shards):
+            paths = TierReports.shard(root, tier, index, total)
+            counts = reports.junit_counts(paths.junit)
+            if counts is None:
+                rows.append(f"| {tier} shard {index}/{total} | no report | | | | | |")
+                continue
+            rows.append(_row(f"{tier} shard {index}/{total}", counts, paths.coverage, ""))
+            for i, value in enumerate(
+                (counts.tests, counts.failures, counts.errors, counts.skipped, counts.seconds)
+            ):
+                totals[i] += value
+    if not rows:
+        return [f"No shards of tier `{tier}`."]
+    tests, failures, errors, skipped = (int(t) for t in totals[:4])
+    total_counts = reports.TestCounts(
+        tests=tests,
+        failures=failures,
+        errors=errors,
+        skipped=skipped,
+        seconds=totals[4],
+        slowest=(),
+    )
+    combined = TierReports.combined(root, tier)
+    rows.append(_row(f"**{tier} total**", total_counts, combined.coverage, _gate(cfg, tier)))
+    return [*TESTS_HEADER, *rows]
+
+
+def markdown(
+    check: Check,
+    cfg: Config,
+    failure: str | None,
+    today: dt.date,
+    *,
+    posargs: tuple[str, ...] = (),
+) -> str:
     """A short Markdown result for one session, for $GITHUB_STEP_SUMMARY."""
     gate = gates.of(cfg, check.name)
     mark, verdict = _verdict(gate, failure)
@@ -149,5 +216,7 @@ def markdown(check: Check, cfg: Config, failure: str | None, today: dt.date) -> 
     if check.name == "security":
         lines += [*_bandit_section(cfg), "", *_audit_section(cfg, today), ""]
     if check.tier is not None:
-        lines += [*_tests_section(cfg, check.tier), ""]
+        lines += [*_tests_section(cfg, check.tier, posargs), ""]
+    if check.name == "coverage":
+        lines += [*_combined_section(cfg, posargs), ""]
     return "\n".join(lines) + "\n"

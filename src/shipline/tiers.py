@@ -10,7 +10,7 @@ depends on the standard library only and holds names, not configuration.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
@@ -56,14 +56,65 @@ class TierReports:
 
     junit: Path
     coverage: Path
+    data: Path | None = None
+    """coverage.py's data file, kept where a later step combines it: a shard's, or the
+    total the coverage session combines from them. None: coverage's default (.coverage)."""
 
     @classmethod
     def of(cls, reports: Path, tier: str) -> TierReports:
         """The reports of `tier` under the reports directory `reports`."""
         return cls(junit=reports / tier / "junit.xml", coverage=reports / tier / "coverage.xml")
 
+    @classmethod
+    def combined(cls, reports: Path, tier: str) -> TierReports:
+        """The total of a sharded tier: its shards' coverage data combined (no JUnit of its own)."""
+        return replace(cls.of(reports, tier), data=reports / tier / COVERAGE_DATA)
+
+    @classmethod
+    def shard(cls, reports: Path, tier: str, index: int, total: int) -> TierReports:
+        """Shard `index` of `total`: its own directory, so shards run side by side and a
+        combine step finds every one (`shard_dirs`)."""
+        directory = shard_dir(reports, tier, index, total)
+        return cls(
+            junit=directory / "junit.xml",
+            coverage=directory / "coverage.xml",
+            data=directory / COVERAGE_DATA,
+        )
+
     def all(self) -> tuple[Path, ...]:
-        return (self.junit, self.coverage)
+        return (self.junit, self.coverage, *((self.data,) if self.data else ()))
+
+
+COVERAGE_DATA: Final = "coverage.data"
+"""A shard's coverage data file: not a dotfile, which upload-artifact leaves out by default."""
+
+SHARD_PREFIX: Final = "shard-"
+
+
+def shard_dir(reports: Path, tier: str, index: int, total: int) -> Path:
+    """The directory of shard `index` of `total`: named with both, so runs of another
+    count are never mistaken for this one's."""
+    return reports / tier / f"{SHARD_PREFIX}{index}-of-{total}"
+
+
+def shard_dirs(reports: Path, tier: str) -> dict[int, dict[int, Path]]:
+    """The shard directories under a tier's reports, by shard count then shard number."""
+    found: dict[int, dict[int, Path]] = {}
+    directory = reports / tier
+    for path in sorted(directory.glob(f"{SHARD_PREFIX}*-of-*")):
+        index, _, total = path.name.removeprefix(SHARD_PREFIX).partition("-of-")
+        if index.isdigit() and total.isdigit() and path.is_dir():
+            found.setdefault(int(total), {})[int(index)] = path
+    return found
+
+
+def durations(tier: str) -> Path:
+    """pytest-split's recorded test durations for a tier, relative to the project root.
+
+    Committed with the project: the shards of every CI run split by the same
+    numbers, and `nox -s <tier> -- --store-durations` refreshes them.
+    """
+    return Path(".durations", f"{tier}.json")
 
 
 @dataclass(frozen=True)

@@ -284,8 +284,22 @@ def test_07_lock_status_live_then_stale(project: Path, host: SSHHost) -> None:
     lock.mkdir()
     (lock / "owner").write_text('{"who": "alice@laptop", "version": "v7", "since": "x"}\n')
     (lock / "token").write_text("someone-else")
+    holding = threading.Event()
+
+    def heartbeat() -> None:
+        # What a live holder does: renew the owner record well within the TTL,
+        # so a slow machine cannot make the "live" reading stale.
+        while not holding.wait(TTL / 6):
+            os.utime(lock / "owner")
+
+    beats = threading.Thread(target=heartbeat, daemon=True)
+    beats.start()
     try:
-        live = run(argv(project, host, "lock", "--status"), cwd=project)
+        try:
+            live = run(argv(project, host, "lock", "--status"), cwd=project)
+        finally:
+            holding.set()
+            beats.join()
         old = time.time() - TTL * 5
         os.utime(lock / "owner", (old, old))
         stale = run(argv(project, host, "lock", "--status"), cwd=project)

@@ -58,8 +58,8 @@ def test_a_disabled_check_says_so_in_one_line_and_installs_nothing(tmp_path: Pat
     assert "install" not in result.output, result
     assert not (project / ".nox").exists()  # no environment was even made
     listed = nox(project, "-l")
-    assert "security -> disabled: bandit" in listed.output, listed
-    assert "type -> static types" in listed.output, listed
+    assert "security [checks] -> disabled: bandit" in listed.output, listed
+    assert "type [checks,fast] -> static types" in listed.output, listed
 
 
 def test_lint_adopts_the_projects_black_flake8_and_isort(tmp_path: Path) -> None:

@@ -167,3 +167,22 @@ def test_workflows_for_a_project_in_a_subdirectory_pass_the_schema_and_zizmor(
     )
     code, findings, output = zizmor(tmp_path, "ci.yml", "cd.yml")
     assert (code, findings) == (0, []), output
+
+
+def test_a_sharded_ci_passes_the_schema_and_zizmor(tmp_path: Path) -> None:
+    """The shard matrix, its artifacts and the combining job, as init renders them."""
+    root = tmp_path / "service"
+    shutil.copytree(ROOT / "examples" / "service", root, ignore=shutil.ignore_patterns(".nox"))
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.shipline.tiers.unit]\nshards = 3\n")
+    changes = {c.path: c for c in scaffold.plan(project.read(root))}
+    text = changes[".github/workflows/ci.yml"].content
+    assert "shard: [1, 2, 3]" in text
+    assert "actions/download-artifact@" in text
+    (tmp_path / "ci.yml").write_text(text)
+    assert check_jsonschema("vendor.github-workflows", "ci.yml", cwd=tmp_path) == (
+        0,
+        "ok -- validation done\n",
+    )
+    code, findings, output = zizmor(tmp_path, "ci.yml")
+    assert (code, findings) == (0, []), output

@@ -23,8 +23,11 @@ def test_own_noxfile_is_the_two_lines_and_lists_every_check() -> None:
     listing = subprocess.run(
         [sys.executable, "-m", "nox", "-l"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    listed = [line.split()[1] for line in listing.splitlines() if line.startswith("* ")]
+    listed = [line.split()[1] for line in listing.splitlines() if line[:2] in ("* ", "- ")]
     assert tuple(listed) == catalogue.NAMES
+    # A bare `nox` runs the fast set only: the quick local loop.
+    selected = [line.split()[1] for line in listing.splitlines() if line.startswith("* ")]
+    assert tuple(selected) == catalogue.FAST
 
 
 def test_own_tasks_file_is_a_projects_plus_the_maintainer_task() -> None:

@@ -369,3 +369,36 @@ def subdirectory_project(project: Path, repository_depth: int = 2) -> Path:
     )
     git(repository, "init", "-q", "-b", "main")
     return project
+
+
+def timed_durations(count: int = 30, per_file: int = 6) -> dict[str, float]:
+    """The recorded durations of `add_timed_tests`' tests, by pytest node id: their sleeps,
+    varied from 0.01 to 0.20 s (a fixed shuffle, so the largest are not all in one file)."""
+    return {
+        f"tests/unit/test_calc_{i // per_file}.py::test_f{i}": round(0.01 + (i * 7 % 20) * 0.01, 2)
+        for i in range(count)
+    }
+
+
+def add_timed_tests(root: Path, count: int = 30, uncovered: int = 3) -> dict[str, float]:
+    """Give a sample project `count` unit tests that sleep their recorded durations, each
+    covering one function of sample_app.calc (`uncovered` more are never called, so the
+    figure is under 100 %), and commit the durations file pytest-split splits by."""
+    durations = timed_durations(count)
+    functions = [
+        f"def f{i}(x: int) -> int:\n    if x > {i}:\n        return x - {i}\n    return x + {i}\n"
+        for i in range(count + uncovered)
+    ]
+    write(root, "src/sample_app/calc.py", '"""Sums to cover."""\n\n\n' + "\n\n".join(functions))
+    files: dict[str, list[str]] = {}
+    for i, (node, seconds) in enumerate(durations.items()):
+        path = node.partition("::")[0]
+        files.setdefault(path, []).append(
+            f"def test_f{i}() -> None:\n    time.sleep({seconds})\n"
+            f"    assert calc.f{i}({i + 1}) == 1\n    assert calc.f{i}(0) == {i}\n"
+        )
+    for path, tests in files.items():
+        header = "import time\n\nfrom sample_app import calc\n\n\n"
+        write(root, path, header + "\n\n".join(tests))
+    write(root, ".durations/unit.json", json.dumps(durations, indent=4, sort_keys=True))
+    return durations

@@ -16,7 +16,7 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 
 def test_one_action_per_session_and_every_session_has_one() -> None:
     by_name = {a.name: a for a in actions.check_actions()}
-    assert list(by_name) == ["lint", "type", "security", "test"]
+    assert list(by_name) == ["lint", "type", "security", "test", "coverage"]
     assert by_name["test"].sessions == ("smoke", "unit", "integration", "database", "e2e")
     covered = sorted(s for a in by_name.values() for s in a.sessions)
     assert covered == sorted(catalogue.NAMES)
@@ -87,7 +87,7 @@ def test_ci_maps_inputs_to_sessions() -> None:
 def test_ci_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert ci.main(["deploy-everything"]) == 2
     names = ",".join(a.name for a in actions.all_actions())
-    assert names == "lint,type,security,test,gate,build,push,deploy,smoke"
+    assert names == "lint,type,security,test,coverage,gate,build,push,deploy,smoke"
     assert f"usage: python -m shipline.ci {{{names}}}" in capsys.readouterr().err
 
 

@@ -32,6 +32,7 @@ def test_catalogue_lists_every_session_once() -> None:
         "integration",
         "database",
         "e2e",
+        "coverage",
     )
     assert all(check.description for check in catalogue.CHECKS)
 
@@ -55,7 +56,7 @@ def test_runs_carry_their_tier_and_reports(tmp_path: Path) -> None:
     assert bandit.report == Path("reports/security/bandit.json")
     assert audit.report == Path("reports/security/pip-audit.json")
     assert tests.tier == "security"
-    with pytest.raises(ValueError, match="pytest runs only"):
+    with pytest.raises(ValueError, match="test runs only"):
         Run(("pytest",), "tests failed", kind="pytest")
     with pytest.raises(ValueError, match="judged report"):
         Run(("bandit",), "bandit failed", kind="bandit")
@@ -90,6 +91,7 @@ def test_tools_respect_the_projects_own_pins(tmp_path: Path) -> None:
         "pytest>=8",
         "pytest-xdist>=3.6",
         "pytest-cov>=5",
+        "pytest-split>=0.10",
     )
 
 

@@ -335,7 +335,10 @@ GATE = options.GateOptions
         (
             (options.DatabaseTierOptions,),
             config.Tier,
-            {"name", "marker", "paths", "optional", "coverage_fail_under", "enabled", "advisory"},
+            {
+                *("name", "marker", "paths", "optional", "coverage_fail_under"),
+                *("enabled", "advisory", "shards"),
+            },
         ),
         ((options.AuditIgnoreOptions,), config.AuditIgnore, set()),
     ],

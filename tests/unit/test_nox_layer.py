@@ -65,10 +65,12 @@ def test_project_requirements_take_extras_and_groups(tmp_path: Path) -> None:
 @pytest.fixture
 def registry() -> object:
     saved = dict(nox.registry._REGISTRY)
+    sessions = nox.options.sessions  # register() sets the default sessions: put them back
     nox.registry._REGISTRY.clear()
     yield nox.registry._REGISTRY
     nox.registry._REGISTRY.clear()
     nox.registry._REGISTRY.update(saved)
+    nox.options.sessions = sessions
 
 
 def test_register_adds_the_catalogue_or_a_subset(registry: dict[str, object]) -> None:
@@ -89,7 +91,7 @@ def test_register_errors_are_one_line_and_exit_2(
     assert caught.value.code == 2
     assert capsys.readouterr().err == (
         "shipline: error: unknown check 'lnt'; expected one of: lint, type, security, smoke, "
-        "unit, integration, database, e2e\n"
+        "unit, integration, database, e2e, coverage\n"
     )
     (tmp_path / "pyproject.toml").write_text("[tool.shipline]\nflavour = 1\n")
     with pytest.raises(SystemExit):

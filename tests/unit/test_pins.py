@@ -24,7 +24,10 @@ def tools(cfg: config.Config, check: str, ctx: Invocation | None = None) -> tupl
 
 def test_a_pin_in_any_spelling_replaces_the_floor(tmp_path: Path) -> None:
     cfg = make(tmp_path, '[project.optional-dependencies]\ndev = ["Pytest_Xdist==3.5.0"]\n')
-    assert tools(cfg, "unit") == ("pytest>=8", "Pytest_Xdist==3.5.0", "pytest-cov>=5")
+    assert tools(cfg, "unit") == (
+        *("pytest>=8", "Pytest_Xdist==3.5.0"),
+        *("pytest-cov>=5", "pytest-split>=0.10"),
+    )
 
 
 def test_a_pin_with_extras_keeps_them_and_gains_the_tools(tmp_path: Path) -> None:
@@ -41,7 +44,12 @@ def test_pins_count_in_dependencies_self_extras_and_included_groups(tmp_path: Pa
         '[tool.shipline]\nextras = ["dev"]\n'
         '[dependency-groups]\ndev = [{ include-group = "ci" }]\nci = ["pytest-xdist==3.5.0"]\n',
     )
-    assert tools(cfg, "unit") == ("pytest==8.3.0", "pytest-xdist==3.5.0", "pytest-cov==5.0.0")
+    assert tools(cfg, "unit") == (
+        "pytest==8.3.0",
+        "pytest-xdist==3.5.0",
+        "pytest-cov==5.0.0",
+        "pytest-split>=0.10",
+    )
 
 
 def test_a_pin_under_a_marker_also_installs_the_bare_tool(tmp_path: Path) -> None:

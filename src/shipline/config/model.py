@@ -31,6 +31,8 @@ class Tier:
     optional: bool
     coverage_fail_under: float | None
     migrations: str | None = None
+    shards: int = 1
+    """How many CI jobs the tier's tests are split across (`--shard K/N`)."""
     enabled: bool = True
     """False: the tier's session passes without running (`GateOptions`)."""
     advisory: bool = False
@@ -73,6 +75,7 @@ class TestsConfig:
     durations: int
     default_tier: str
     live: str
+    shards: int = 1
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 

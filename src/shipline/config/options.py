@@ -57,6 +57,7 @@ class Context:
     tier: str = ""
     test_paths: tuple[str, ...] = ()
     coverage_fail_under: float | None = None
+    shards: int = 1
     project_gate: float | None = None
     """The project's own coverage gate (pytest's --cov-fail-under, coverage's fail_under)."""
 
@@ -290,6 +291,13 @@ class TestsOptions(Section):
         "dist", v.string(DIST_MODES), "loadfile", "pytest-xdist --dist: how tests are shared"
     )
     durations = fixed("durations", v.count, 10, "pytest --durations: the slowest tests listed")
+    shards = fixed(
+        "shards",
+        v.positive,
+        1,
+        "CI jobs each tier's tests are split across by recorded durations (pytest-split); "
+        "the coverage job combines them and applies the gate to the total",
+    )
     default_tier = fixed(
         "default-tier",
         v.string(TIERS),
@@ -333,6 +341,13 @@ class TierOptions(Section):
         lambda c: c.coverage_fail_under if c.tier == "unit" else None,
         "the tier's coverage gate (percent)",
         shown="`tests.coverage-fail-under` on unit, else none",
+    )
+    shards = computed(
+        "shards",
+        v.positive,
+        lambda c: c.shards,
+        "the tier's shards: its CI matrix is `shard: [1, ..., N]`",
+        shown="`tests.shards`",
     )
 
 

@@ -196,7 +196,10 @@ def _tests(
     tiers: dict[str, Tier] = {}
     for name in TIERS:
         context = Context(
-            tier=name, test_paths=tests.paths, coverage_fail_under=tests.coverage_fail_under
+            tier=name,
+            test_paths=tests.paths,
+            coverage_fail_under=tests.coverage_fail_under,
+            shards=tests.shards,
         )
         # The security tier runs inside the security check, whose table has the gate keys.
         sections: tuple[type[Section], ...] = (TierOptions,)

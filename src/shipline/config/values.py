@@ -115,6 +115,12 @@ def count(path: str, value: object) -> int:
     return value
 
 
+def positive(path: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{path}: expected a whole number of 1 or more, got {show(value)}")
+    return value
+
+
 def workers(path: str, value: object) -> str:
     """pytest-xdist's -n: "auto", "logical" or a count, kept as the string -n takes."""
     if value in ("auto", "logical"):
