@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -85,8 +86,12 @@ def shared_address() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def ns_host(index: int, deploy_path: str, registry: str) -> Iterator[NSHost]:
-    """Host `index` (1-250): sshd on 198.18.<index>.2:22, dockerd, the deploy path private."""
+def ns_host(
+    index: int, deploy_path: str, registry: str, dockerd_args: tuple[str, ...] = ()
+) -> Iterator[NSHost]:
+    """Host `index` (1-250): sshd on 198.18.<index>.2:22, dockerd, the deploy path private.
+
+    `dockerd_args`: more flags for the host's engine (a swarm node's address pools)."""
     name = f"shp{os.getpid() % 10000}h{index}"
     base = Path(tempfile.mkdtemp(prefix=f"shipline-{name}-", dir="/tmp"))
     address, gateway = f"198.18.{index}.2", f"198.18.{index}.1"
@@ -121,7 +126,8 @@ def ns_host(index: int, deploy_path: str, registry: str) -> Iterator[NSHost]:
             f"mount --bind {base / 'srv'} {deploy_path} && "
             f"dockerd --data-root {base / 'docker'} --exec-root {base / 'x'} "
             f"--pidfile {base / 'd.pid'} -H {socket} --bridge=none --iptables=false "
-            f"--ip-masq=false --insecure-registry {registry} >{base / 'dockerd.log'} 2>&1 & "
+            f"--ip-masq=false --insecure-registry {registry} {shlex.join(dockerd_args)} "
+            f">{base / 'dockerd.log'} 2>&1 & "
             f"exec /usr/sbin/sshd -D -e -f {base / 'sshd_config'} 2>{base / 'sshd.log'}"
         )
         Path("/run/sshd").mkdir(exist_ok=True)

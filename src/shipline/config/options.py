@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from shipline import inputs
+from shipline.config import swarm as sw
 from shipline.config import values as v
 from shipline.config.model import AuditIgnore
 from shipline.errors import ConfigError
@@ -35,6 +36,7 @@ T = TypeVar("T")
 NOTHING: tuple[str, ...] = ()
 NO_VARIABLES: Mapping[str, str] = MappingProxyType({})
 NO_IGNORES: tuple[AuditIgnore, ...] = ()
+SECONDS0 = inputs.seconds_setting(zero=True)
 
 
 def strings(*items: str) -> tuple[str, ...]:
@@ -408,6 +410,13 @@ class ImageOptions(Section):
 
 class DeployOptions(Section):
     table = "tool.shipline.deploy"
+    target = fixed(
+        "target",
+        v.string(sw.TARGETS),
+        "ssh",
+        "ssh: each --host runs the app behind its own proxy; swarm: a Docker Swarm service "
+        "updated through its manager (`[deploy.swarm]`)",
+    )
     app = computed(
         "app",
         inputs.slug_setting,
@@ -483,6 +492,47 @@ class DeployOptions(Section):
     )
 
 
+class SwarmOptions(Section):
+    table = "tool.shipline.deploy.swarm"
+    manager = fixed(
+        "manager",
+        sw.manager,
+        None,
+        "the manager `docker` runs on, over SSH (`user@host[:port]`)",
+        shown="the one --host given",
+    )
+    stack = computed(
+        "stack", inputs.slug_setting, lambda c: c.app, "services: `<stack>_<service>`", shown="app"
+    )
+    replicas = fixed("replicas", inputs.whole_number_setting(1), 2, "tasks of each service")
+    parallelism = fixed("parallelism", v.count, 1, "tasks updated at once (0: all)")
+    delay = fixed("delay", SECONDS0, 0.0, "seconds between two batches of tasks")
+    monitor = fixed("monitor", SECONDS0, 5.0, "seconds a new task is watched for failure")
+    order = fixed(
+        "order",
+        v.string(sw.ORDERS),
+        "start-first",
+        "start-first: a new task runs beside the old one (needs a node without a replica)",
+    )
+    failure_action = fixed(
+        "failure-action",
+        v.string(sw.FAILURE_ACTIONS),
+        "rollback",
+        "a failed update: rollback, pause",
+    )
+    max_failure_ratio = fixed("max-failure-ratio", sw.ratio, 0.0, "failed tasks tolerated (0-1)")
+    constraints = fixed("constraints", sw.constraints, NOTHING, 'placement: `"node.role==worker"`')
+    health_interval = fixed(
+        "health-interval", inputs.seconds_setting(), 1.0, "seconds between health checks"
+    )
+    health_retries = fixed(
+        "health-retries", inputs.whole_number_setting(1), 3, "failed checks before unhealthy"
+    )
+    update_timeout = fixed(
+        "update-timeout", inputs.seconds_setting(), 600.0, "seconds an update or rollback may take"
+    )
+
+
 class SmokeOptions(Section):
     table = "tool.shipline.smoke"
     health_path = fixed(
@@ -513,6 +563,7 @@ SECTIONS: tuple[type[Section], ...] = (
     GateOptions,
     ImageOptions,
     DeployOptions,
+    SwarmOptions,
     SmokeOptions,
 )
 """Every table, in the order of the reference."""

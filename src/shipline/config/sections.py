@@ -25,6 +25,7 @@ from shipline.config.model import (
     LintConfig,
     SecurityConfig,
     SmokeConfig,
+    SwarmConfig,
     TestsConfig,
     Tier,
     TypeConfig,
@@ -40,6 +41,7 @@ from shipline.config.options import (
     Section,
     SecurityOptions,
     SmokeOptions,
+    SwarmOptions,
     TestsOptions,
     TierOptions,
     TypeOptions,
@@ -201,7 +203,13 @@ def _tests(
 
 def _deploy(table: Table, context: Context) -> DeployConfig:
     """[tool.shipline.deploy]: every value that reaches a host is validated here."""
-    deploy = DeployConfig(**read(table, context, DeployOptions))
+    swarm = SwarmConfig(**read(table.sub("swarm"), context, SwarmOptions))
+    deploy = DeployConfig(**read(table, context, DeployOptions), swarm=swarm)
+    if deploy.target == "swarm" and deploy.migrations:
+        raise ConfigError(
+            f'{table.key("migrations")}: not supported with target = "swarm" yet; run '
+            "migrations as a one-off service or job before the deploy, and remove the key"
+        )
     inputs.slot_ports_check(table.path, deploy.base_port, deploy.proxy_port, len(deploy.services))
     return deploy
 
