@@ -212,24 +212,17 @@ def test_05_a_node_drained_during_the_update(swarm: Swarm) -> None:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        # Once swarm is updating, drain a node that still runs a v2 task.
+        # Once one v1 task runs and one v2 task is left, drain the node of the v2 task:
+        # swarm must finish the update on the other nodes.
         drained = ""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while not drained and time.monotonic() < deadline and process.poll() is None:
-            status = swarm_support.docker(
-                manager, "service", "inspect", "--format", "{{json .UpdateStatus}}", SERVICE
-            )
-            if '"updating"' in status:
-                old = [
-                    node
-                    for _, node, image in swarm_support.running_tasks(manager, SERVICE)
-                    if image.endswith(swarm.digests["v2"])
-                ]
-                if old:
-                    drained = old[0]
-                    swarm_support.docker(
-                        manager, "node", "update", "--availability", "drain", drained
-                    )
+            tasks = swarm_support.running_tasks(manager, SERVICE)
+            new = [n for _, n, image in tasks if image.endswith(swarm.digests["v1"])]
+            old = [n for _, n, image in tasks if image.endswith(swarm.digests["v2"])]
+            if new and len(old) == 1 and old[0] not in new:
+                drained = old[0]
+                swarm_support.docker(manager, "node", "update", "--availability", "drain", drained)
             time.sleep(0.2)
         output, _ = process.communicate(timeout=240)
     try:
@@ -240,7 +233,8 @@ def test_05_a_node_drained_during_the_update(swarm: Swarm) -> None:
         nodes = {node for _, node, _ in swarm_support.running_tasks(manager, SERVICE)}
         assert drained not in nodes
     finally:
-        swarm_support.docker(manager, "node", "update", "--availability", "active", drained)
+        if drained:
+            swarm_support.docker(manager, "node", "update", "--availability", "active", drained)
 
 
 def test_06_rollback_returns_to_the_recorded_previous_version(swarm: Swarm) -> None:

@@ -22,6 +22,8 @@ from shipline.swarm import state
 from shipline.swarm.plan import Stage, SwarmPlan, WaitUpdate, audit_line, record_step
 
 POLL = 1.0
+STUCK = 45.0
+"""Seconds a task may stay unplaceable before the update is given up."""
 
 
 @dataclass
@@ -82,7 +84,7 @@ def do(ex: Executor, run: SwarmRun, step: Step) -> None:
 def wait_update(ex: Executor, run: SwarmRun, step: WaitUpdate) -> None:
     host = run.plan.manager
     deadline = time.monotonic() + step.timeout
-    told = False
+    stuck_since: float | None = None
     while True:
         ex.check(host)
         found = state.status(ex.run(host, sc.status(step.service)).stdout)
@@ -96,9 +98,15 @@ def wait_update(ex: Executor, run: SwarmRun, step: WaitUpdate) -> None:
         if progress.done:
             return
         stuck = state.stuck(found)
-        if stuck and not told:
+        if stuck and stuck_since is None:
             ex.say(host, f"waiting: {stuck}")
-            told = True
+            stuck_since = time.monotonic()
+        stuck_since = stuck_since if stuck else None
+        if stuck_since is not None and time.monotonic() - stuck_since > STUCK:
+            raise DeployFailed(
+                f"{step.service}: {stuck} for {STUCK:g} s (start-first needs a node without "
+                "a task of the service for each new task: add a node, or lower replicas)"
+            )
         if time.monotonic() > deadline:
             raise DeployFailed(
                 f"{step.service}: not updated after {step.timeout:g} s"
