@@ -86,6 +86,14 @@ def variables(deploy: DeployConfig, release: Release) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class Command(Run):
+    """A command on the manager; shown with the swarm scripts' names."""
+
+    def describe(self) -> str:
+        return sc.show(self.argv)
+
+
+@dataclass(frozen=True)
 class Stage(Run):
     """compose.yml, stack.json and app.env (secret) written to the release directory."""
 
@@ -149,7 +157,7 @@ def plan(
         steps.append(Login("registry login", tuple(cmd.login(registry, user)), registry))
     steps.append(Stage("write the stack", tuple(sc.stage(where)), payload=sc.payload(files)))
     argv = sc.stack_deploy(where, swarm.stack, variables(deploy, release))
-    steps.append(Run(f"docker stack deploy {swarm.stack}", tuple(argv)))
+    steps.append(Command(f"docker stack deploy {swarm.stack}", tuple(argv)))
     names = tuple(service_name(cfg, s) for s in deploy.services)
     for name in names:
         before = truth.services.get(name)
@@ -168,14 +176,14 @@ def plan(
     return SwarmPlan(manager, release, truth, tuple(steps), names)
 
 
-def record_step(cfg: Config, plan_: SwarmPlan, audit: str) -> Run:
+def record_step(cfg: Config, plan_: SwarmPlan, audit: str) -> Command:
     before = plan_.truth.record.current
     previous = (
         before if before and before.image != plan_.release.image else plan_.truth.record.previous
     )
     state = Record(plan_.release.deployed(), previous).json()
     argv = sc.record(cfg.deploy.path, state_json=state, audit_line=audit, keep=cfg.deploy.keep)
-    return Run("record and audit", tuple(argv))
+    return Command("record and audit", tuple(argv))
 
 
 def audit_line(when: str, who: str, plan_: SwarmPlan, outcome: str) -> str:
