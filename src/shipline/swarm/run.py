@@ -22,7 +22,7 @@ from shipline.errors import ShiplineError, UsageError
 from shipline.remote import HostSpec, RemoteError
 from shipline.swarm import commands as sc
 from shipline.swarm import executor as sx
-from shipline.swarm.plan import plan, service_name, stack_file
+from shipline.swarm.plan import plan, record_step, service_name, stack_file
 from shipline.swarm.state import Service, Truth
 
 Login = tuple[str, str] | None
@@ -161,6 +161,8 @@ def preview(cfg: Config, host: HostSpec, *, name: str, version: str, inputs_: In
     truth = Truth(None, "active", True, services=dict.fromkeys(services, live))
     swarm_plan = plan(cfg, host, release=release, truth=truth, inputs=inputs_)
     lines += [f"{n:2}. {s.name}: {s.describe()}" for n, s in enumerate(swarm_plan.steps, 1)]
+    done = record_step(cfg, swarm_plan, "AUDIT LINE")
+    lines.append(f"    then {done.name}: {done.describe()}")
     lines.append("    on failure: diagnostics, then `docker service rollback` of each service")
     lines.append("# stack.json (merged with the compose file by docker stack deploy):")
     lines += [f"#   {line}" for line in stack_file(cfg.deploy).decode().splitlines()]
