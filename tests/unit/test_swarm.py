@@ -21,7 +21,7 @@ from shipline.swarm import commands as sc
 from shipline.swarm import plan as plans
 from shipline.swarm import run as swarm_run
 from shipline.swarm import state
-from shipline.swarm.plan import Command, Stage, WaitUpdate
+from shipline.swarm.plan import StackDeploy, Stage, WaitUpdate
 
 MANAGER = HostSpec("deploy", "manager1")
 V1 = "reg.example/acme/web@sha256:" + "a" * 64
@@ -125,7 +125,14 @@ def test_the_stack_file_carries_update_rollback_placement_and_ports(tmp_path: Pa
 
 def test_the_plan_is_typed_steps_in_order(tmp_path: Path) -> None:
     plan = make(tmp_path)
-    assert [type(s) for s in plan.steps] == [Login, Stage, Command, WaitUpdate, WaitUpdate, Smoke]
+    assert [type(s) for s in plan.steps] == [
+        Login,
+        Stage,
+        StackDeploy,
+        WaitUpdate,
+        WaitUpdate,
+        Smoke,
+    ]
     assert plan.services == ("web_api", "web_worker")
     stage = plan.steps[1]
     assert isinstance(stage, Stage)

@@ -103,6 +103,18 @@ def status(service: str) -> Argv:
     return sh(_STATUS, service, TASK_FORMAT)
 
 
+def spec_image(service: str) -> Argv:
+    """The image the service's spec names now (after a deploy: ours, if it got that far)."""
+    return [
+        "docker",
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        service,
+    ]
+
+
 def rollback(service: str) -> Argv:
     """Back to the service's previous spec; detached, the deploy watches it."""
     return ["docker", "service", "rollback", "--detach", service]

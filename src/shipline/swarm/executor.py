@@ -19,7 +19,7 @@ from shipline.errors import ShiplineError, UsageError
 from shipline.remote import HostSpec, RemoteError
 from shipline.swarm import commands as sc
 from shipline.swarm import state
-from shipline.swarm.plan import Stage, SwarmPlan, WaitUpdate, audit_line, record_step
+from shipline.swarm.plan import StackDeploy, Stage, SwarmPlan, WaitUpdate, audit_line, record_step
 
 POLL = 1.0
 STUCK = 45.0
@@ -31,6 +31,8 @@ class SwarmRun:
     plan: SwarmPlan
     seconds: float = 0.0
     update_seconds: float = 0.0
+    deployed: bool = False
+    """The stack deploy ran (or started): only then can a service have changed."""
     rolled_back: set[str] = field(default_factory=set)
     """Services swarm rolled back by itself (shipline must not roll them back again)."""
 
@@ -62,6 +64,7 @@ def do(ex: Executor, run: SwarmRun, step: Step) -> None:
         if out.code != 0:
             raise ex.failure(host, step, out)
     elif isinstance(step, Run):
+        run.deployed = run.deployed or isinstance(step, StackDeploy)
         out = ex.run(host, step.argv)
         if out.code != 0:
             raise ex.failure(host, step, out)
@@ -174,8 +177,12 @@ def undo(ex: Executor, run: SwarmRun) -> str:
         if service in run.rolled_back:
             done.append(f"swarm rolled {service} back")
             continue
-        if plan.truth.services.get(service) is None:
+        before = plan.truth.services.get(service)
+        if before is None:
             done.append(f"{service} was deployed for the first time: nothing to roll back to")
+            continue
+        if not changed(ex, run, service, before.image):
+            done.append(f"{service} was not changed")
             continue
         ex.say(host, f"rolling {service} back (docker service rollback)")
         try:
@@ -190,6 +197,15 @@ def undo(ex: Executor, run: SwarmRun) -> str:
             done.append(f"{service} could NOT be rolled back: {exc}")
     ex.audit(host, one_line(ex.scrub.text(audit_line(now(), ex.who, plan, "rolled-back"))))
     return "; ".join(done)
+
+
+def changed(ex: Executor, run: SwarmRun, service: str, before: str) -> bool:
+    """Whether this deploy changed the service's spec (the stack deploy got to it)."""
+    if not run.deployed:
+        return False
+    now_image = ex.run(run.plan.manager, sc.spec_image(service)).stdout.strip()
+    want = state.digest(run.plan.release.image)
+    return state.digest(now_image) == want and state.digest(before) != want
 
 
 def wait_rollback(ex: Executor, host: HostSpec, service: str) -> str:

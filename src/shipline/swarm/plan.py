@@ -94,6 +94,11 @@ class Command(Run):
 
 
 @dataclass(frozen=True)
+class StackDeploy(Command):
+    """`docker stack deploy`: from here on, services may run the new spec."""
+
+
+@dataclass(frozen=True)
 class Stage(Run):
     """compose.yml, stack.json and app.env (secret) written to the release directory."""
 
@@ -157,7 +162,7 @@ def plan(
         steps.append(Login("registry login", tuple(cmd.login(registry, user)), registry))
     steps.append(Stage("write the stack", tuple(sc.stage(where)), payload=sc.payload(files)))
     argv = sc.stack_deploy(where, swarm.stack, variables(deploy, release))
-    steps.append(Command(f"docker stack deploy {swarm.stack}", tuple(argv)))
+    steps.append(StackDeploy(f"docker stack deploy {swarm.stack}", tuple(argv)))
     names = tuple(service_name(cfg, s) for s in deploy.services)
     for name in names:
         before = truth.services.get(name)

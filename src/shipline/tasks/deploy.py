@@ -77,6 +77,11 @@ def deploy(
     with one_line_errors():
         swarm = swarm_deploy.swarm_config()
         if swarm is not None:
+            if batch != "1":
+                raise UsageError(
+                    "--batch is for target ssh; a swarm updates "
+                    "tool.shipline.deploy.swarm.parallelism tasks at a time"
+                )
             if version is not None:
                 name, version = image_meta.image_name(swarm, os.environ), inputs.version(version)
             else:
