@@ -305,3 +305,22 @@ def test_every_script_parses_and_is_named() -> None:
         assert (done.returncode, done.stderr) == (0, ""), name
     assert sc.script_name(sc.status("s")) == "service-status"
     assert sc.show(sc.rollback("web_api")) == "docker service rollback --detach web_api"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (b"services: {}\n", b'version: "3.8"\nservices: {}\n'),
+        (b'version: "3.9"\nservices: {}\n', b'version: "3.9"\nservices: {}\n'),
+        (b"# c\n---\nservices: {}\n", b'# c\n---\nversion: "3.8"\nservices: {}\n'),
+        (b"{services: {}}\n", b"{services: {}}\n"),
+        (
+            b"services:\n  app:\n    version: 1\n",
+            b'version: "3.8"\nservices:\n  app:\n    version: 1\n',
+        ),
+    ],
+)
+def test_the_compose_file_gets_a_version_for_older_docker_clis(
+    given: bytes, expected: bytes
+) -> None:
+    assert plans.with_version(given) == expected

@@ -10,6 +10,7 @@ shipline watches it, runs the smoke checks, and rolls back when they fail.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,32 @@ def stack_file(deploy: DeployConfig) -> bytes:
                 "retries": swarm.health_retries,
             },
         }
-    return (json.dumps({"services": services}, indent=2) + "\n").encode()
+    stack = {"version": STACK_VERSION, "services": services}
+    return (json.dumps(stack, indent=2) + "\n").encode()
+
+
+STACK_VERSION = "3.8"
+"""The compose file format `docker stack deploy` reads: a docker CLI before 23 refuses a
+file without a `version` ("unsupported Compose file version: 1.0"); later ones ignore it."""
+
+
+def with_version(compose: bytes) -> bytes:
+    """The user's compose file, given a top-level `version` when it has none: the line is
+    put first, after any YAML directives and `---`. A file whose root is a flow mapping
+    (`{...}`) is left as it is."""
+    lines = compose.splitlines(keepends=True)
+    if any(re.match(rb"version\s*:", line) for line in lines):
+        return compose
+    head = 0
+    while head < len(lines) and (lines[head].startswith((b"%", b"#")) or not lines[head].strip()):
+        head += 1
+    if head < len(lines) and lines[head].startswith(b"---"):
+        head += 1
+    rest = b"".join(lines[head:]).lstrip()
+    if rest.startswith(b"{"):
+        return compose
+    added = f'version: "{STACK_VERSION}"\n'.encode()
+    return b"".join(lines[:head]) + added + b"".join(lines[head:])
 
 
 def variables(deploy: DeployConfig, release: Release) -> list[tuple[str, str]]:
@@ -152,7 +178,7 @@ def plan(
     deploy, swarm = cfg.deploy, cfg.deploy.swarm
     where = release_dir(deploy, release)
     files = {
-        "compose.yml": inputs.compose,
+        "compose.yml": with_version(inputs.compose),
         "stack.json": stack_file(deploy),
         "app.env": inputs.env or b"",
     }
