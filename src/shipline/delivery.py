@@ -25,7 +25,7 @@ IMAGE_HELP: Mapping[str, str] = {
 }
 
 DEPLOY_HELP: Mapping[str, str] = {
-    "host": "A host as user@host[:port]; repeat for several hosts",
+    "host": "A host as user@host[:port]; repeat for several hosts (target swarm: the manager)",
     "version": "The image tag or digest to deploy (default: the commit's immutable tag)",
     "batch": "Hosts at a time: a number, or a percentage such as 25%",
     "dry_run": "Print the plan (steps and commands per host) and change nothing",

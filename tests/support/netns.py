@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -84,26 +85,51 @@ def shared_address() -> Iterator[str]:
             )
 
 
+def _link(name: str, address: str, gateway: str) -> None:
+    """The namespace's veth pair: `address` inside, `gateway` on the machine, a default route."""
+    ip("link", "add", f"{name}a", "type", "veth", "peer", "name", f"{name}b")
+    ip("link", "set", f"{name}b", "netns", name)
+    ip("addr", "add", f"{gateway}/30", "dev", f"{name}a")
+    ip("link", "set", f"{name}a", "up")
+    for args in (
+        ["addr", "add", f"{address}/30", "dev", f"{name}b"],
+        ["link", "set", f"{name}b", "up"],
+        ["link", "set", "lo", "up"],
+        ["route", "add", "default", "via", gateway],
+    ):
+        ip("netns", "exec", name, "ip", *args)
+
+
+def _wait_for_engine(process: subprocess.Popen[bytes], base: Path, name: str, socket: str) -> None:
+    """Until the host's dockerd answers; its log's end in the error when it never does."""
+    deadline = time.monotonic() + 60
+    env = {**os.environ, "DOCKER_HOST": socket}
+    while (
+        subprocess.run(["docker", "info"], env=env, capture_output=True, check=False).returncode
+        != 0
+    ):
+        if process.poll() is not None or time.monotonic() > deadline:
+            log = (
+                (base / "dockerd.log").read_text()[-800:] if (base / "dockerd.log").exists() else ""
+            )
+            raise RuntimeError(f"host {name} did not start: {log}")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
-def ns_host(index: int, deploy_path: str, registry: str) -> Iterator[NSHost]:
-    """Host `index` (1-250): sshd on 198.18.<index>.2:22, dockerd, the deploy path private."""
+def ns_host(
+    index: int, deploy_path: str, registry: str, dockerd_args: tuple[str, ...] = ()
+) -> Iterator[NSHost]:
+    """Host `index` (1-250): sshd on 198.18.<index>.2:22, dockerd, the deploy path private.
+
+    `dockerd_args`: more flags for the host's engine (a swarm node's address pools)."""
     name = f"shp{os.getpid() % 10000}h{index}"
     base = Path(tempfile.mkdtemp(prefix=f"shipline-{name}-", dir="/tmp"))
     address, gateway = f"198.18.{index}.2", f"198.18.{index}.1"
     ip("netns", "add", name)
     process: subprocess.Popen[bytes] | None = None
     try:
-        ip("link", "add", f"{name}a", "type", "veth", "peer", "name", f"{name}b")
-        ip("link", "set", f"{name}b", "netns", name)
-        ip("addr", "add", f"{gateway}/30", "dev", f"{name}a")
-        ip("link", "set", f"{name}a", "up")
-        for args in (
-            ["addr", "add", f"{address}/30", "dev", f"{name}b"],
-            ["link", "set", f"{name}b", "up"],
-            ["link", "set", "lo", "up"],
-            ["route", "add", "default", "via", gateway],
-        ):
-            ip("netns", "exec", name, "ip", *args)
+        _link(name, address, gateway)
         keygen(base / "host_key")
         keygen(base / "client_key")
         shutil.copy(base / "client_key.pub", base / "authorized_keys")
@@ -121,7 +147,8 @@ def ns_host(index: int, deploy_path: str, registry: str) -> Iterator[NSHost]:
             f"mount --bind {base / 'srv'} {deploy_path} && "
             f"dockerd --data-root {base / 'docker'} --exec-root {base / 'x'} "
             f"--pidfile {base / 'd.pid'} -H {socket} --bridge=none --iptables=false "
-            f"--ip-masq=false --insecure-registry {registry} >{base / 'dockerd.log'} 2>&1 & "
+            f"--ip-masq=false --insecure-registry {registry} {shlex.join(dockerd_args)} "
+            f">{base / 'dockerd.log'} 2>&1 & "
             f"exec /usr/sbin/sshd -D -e -f {base / 'sshd_config'} 2>{base / 'sshd.log'}"
         )
         Path("/run/sshd").mkdir(exist_ok=True)
@@ -139,20 +166,7 @@ def ns_host(index: int, deploy_path: str, registry: str) -> Iterator[NSHost]:
             ],
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        env = {**os.environ, "DOCKER_HOST": socket}
-        while (
-            subprocess.run(["docker", "info"], env=env, capture_output=True, check=False).returncode
-            != 0
-        ):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (
-                    (base / "dockerd.log").read_text()[-800:]
-                    if (base / "dockerd.log").exists()
-                    else ""
-                )
-                raise RuntimeError(f"host {name} did not start: {log}")
-            time.sleep(0.2)
+        _wait_for_engine(process, base, name, socket)
         host_pub = (base / "host_key.pub").read_text().split()
         (base / "known_hosts").write_text(f"{address} {host_pub[0]} {host_pub[1]}\n")
         yield NSHost(name, address, base / "client_key", base / "known_hosts", socket)

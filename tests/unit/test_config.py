@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipline import config
-from shipline.config import options
+from shipline.config import deliveryoptions, options
 from shipline.config.kubeoptions import KubernetesOptions
 from shipline.errors import ConfigError
 
@@ -326,10 +326,11 @@ GATE = options.GateOptions
         ((options.SecurityOptions, GATE), config.SecurityConfig, set()),
         ((options.TestsOptions,), config.TestsConfig, set()),
         ((options.ImageOptions,), config.ImageConfig, set()),
-        ((options.DeployOptions,), config.DeployConfig, set()),
+        ((options.DeployOptions,), config.DeployConfig, {"swarm"}),
+        ((deliveryoptions.SwarmOptions,), config.SwarmConfig, set()),
         ((options.SmokeOptions,), config.SmokeConfig, set()),
         ((KubernetesOptions,), config.KubernetesConfig, set()),
-        ((options.QualityGateOptions,), config.QualityGateConfig, set()),
+        ((deliveryoptions.QualityGateOptions,), config.QualityGateConfig, set()),
         ((options.TierOptions, GATE), config.Tier, {"name", "migrations"}),
         ((options.TierOptions,), config.Tier, {"name", "migrations", "enabled", "advisory"}),
         (

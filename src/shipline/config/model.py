@@ -98,6 +98,25 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class SwarmConfig:
+    """`[tool.shipline.deploy.swarm]`: the service's update, rollback and placement."""
+
+    manager: str | None = None
+    stack: str = "app"
+    replicas: int = 2
+    parallelism: int = 1
+    delay: float = 0.0
+    monitor: float = 5.0
+    order: str = "start-first"
+    failure_action: str = "rollback"
+    max_failure_ratio: float = 0.0
+    constraints: tuple[str, ...] = ()
+    health_interval: float = 1.0
+    health_retries: int = 3
+    update_timeout: float = 600.0
+
+
+@dataclass(frozen=True)
 class DeployConfig:
     app: str
     """Compose project prefix on the hosts: <app>-blue, <app>-green, <app>-proxy."""
@@ -121,6 +140,9 @@ class DeployConfig:
     min_free_mb: int
     lock_ttl: float = 60.0
     """Seconds after which a deploy lock whose heartbeat was not renewed is stale."""
+    target: str = "ssh"
+    """ssh: every --host behind its own proxy; swarm: a service updated through a manager."""
+    swarm: SwarmConfig = field(default_factory=SwarmConfig)
 
 
 @dataclass(frozen=True)

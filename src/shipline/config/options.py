@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from shipline import inputs
+from shipline.config import swarm as sw
 from shipline.config import values as v
 from shipline.config.model import AuditIgnore
 from shipline.errors import ConfigError
@@ -35,6 +36,7 @@ T = TypeVar("T")
 NOTHING: tuple[str, ...] = ()
 NO_VARIABLES: Mapping[str, str] = MappingProxyType({})
 NO_IGNORES: tuple[AuditIgnore, ...] = ()
+SECONDS0 = inputs.seconds_setting(zero=True)
 
 
 def strings(*items: str) -> tuple[str, ...]:
@@ -423,6 +425,13 @@ class ImageOptions(Section):
 
 class DeployOptions(Section):
     table = "tool.shipline.deploy"
+    target = fixed(
+        "target",
+        v.string(sw.TARGETS),
+        "ssh",
+        "ssh: each --host runs the app behind its own proxy; swarm: a Docker Swarm service "
+        "updated through its manager (`[deploy.swarm]`)",
+    )
     app = computed(
         "app",
         inputs.slug_setting,
@@ -516,43 +525,6 @@ class SmokeOptions(Section):
     retries = fixed("retries", v.count, 3, "retries of a failing check before it fails")
 
 
-class QualityGateOptions(Section):
-    """`invoke gate`: the CD workflow's wait for the commit's quality checks."""
-
-    table = "tool.shipline.gate"
-    exclude = fixed(
-        "exclude",
-        v.strings,
-        strings("gate", "build*", "push*", "deploy*", "release*", "publish*", "live*"),
-        "glob patterns (any case) of check names the gate does not wait on: the delivery "
-        "jobs; the gate's own job (GITHUB_JOB) and workflow run are always left out",
-    )
-    require = fixed(
-        "require",
-        v.strings,
-        NOTHING,
-        "glob patterns of checks that must be reported: one never seen fails at the timeout",
-    )
-    timeout = fixed(
-        "timeout",
-        inputs.seconds_setting(),
-        1800.0,
-        "seconds the gate waits, rate-limit waits included, before failing on what is unfinished",
-    )
-    interval = fixed(
-        "interval",
-        inputs.seconds_setting(),
-        10.0,
-        "seconds between polls at first; it backs off to four times this while nothing changes",
-    )
-    settle = fixed(
-        "settle",
-        inputs.seconds_setting(zero=True),
-        30.0,
-        "seconds to wait for a first quality check to be reported before passing with none",
-    )
-
-
 SECTIONS: tuple[type[Section], ...] = (
     RootOptions,
     LintOptions,
@@ -566,7 +538,6 @@ SECTIONS: tuple[type[Section], ...] = (
     ImageOptions,
     DeployOptions,
     SmokeOptions,
-    QualityGateOptions,
 )
 """The tables declared here, in the order of the reference (`shipline.config.reference`
 adds the ones declared in modules of their own)."""

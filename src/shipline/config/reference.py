@@ -1,16 +1,32 @@
 """The README's reference of every `[tool.shipline]` key, generated from the declarations.
 
 Here rather than in options.py so that a table declared in a module of its own
-(kubeoptions.py) joins the reference without options.py importing it back.
+(kubeoptions.py, deliveryoptions.py) joins the reference without options.py importing it back.
 """
 
 from __future__ import annotations
 
+from shipline.config import options as o
+from shipline.config.deliveryoptions import QualityGateOptions, SwarmOptions
 from shipline.config.kubeoptions import KubernetesOptions
-from shipline.config.options import SECTIONS as DECLARED
-from shipline.config.options import Section
 
-SECTIONS: tuple[type[Section], ...] = (*DECLARED, KubernetesOptions)
+SECTIONS: tuple[type[o.Section], ...] = (
+    o.RootOptions,
+    o.LintOptions,
+    o.TypeOptions,
+    o.SecurityOptions,
+    o.AuditIgnoreOptions,
+    o.TestsOptions,
+    o.TierOptions,
+    o.DatabaseTierOptions,
+    o.GateOptions,
+    o.ImageOptions,
+    o.DeployOptions,
+    SwarmOptions,
+    o.SmokeOptions,
+    QualityGateOptions,
+    KubernetesOptions,
+)
 """Every table, in the order of the reference."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from shipline import inputs
 from shipline.config import projectgate
+from shipline.config.deliveryoptions import QualityGateOptions, SwarmOptions
 from shipline.config.kubeoptions import KubernetesOptions
 from shipline.config.model import (
     Config,
@@ -28,6 +29,7 @@ from shipline.config.model import (
     QualityGateConfig,
     SecurityConfig,
     SmokeConfig,
+    SwarmConfig,
     TestsConfig,
     Tier,
     TypeConfig,
@@ -39,7 +41,6 @@ from shipline.config.options import (
     GateOptions,
     ImageOptions,
     LintOptions,
-    QualityGateOptions,
     RootOptions,
     Section,
     SecurityOptions,
@@ -212,7 +213,13 @@ def _tests(
 
 def _deploy(table: Table, context: Context) -> DeployConfig:
     """[tool.shipline.deploy]: every value that reaches a host is validated here."""
-    deploy = DeployConfig(**read(table, context, DeployOptions))
+    swarm = SwarmConfig(**read(table.sub("swarm"), context, SwarmOptions))
+    deploy = DeployConfig(**read(table, context, DeployOptions), swarm=swarm)
+    if deploy.target == "swarm" and deploy.migrations:
+        raise ConfigError(
+            f'{table.key("migrations")}: not supported with target = "swarm" yet; run '
+            "migrations as a one-off service or job before the deploy, and remove the key"
+        )
     inputs.slot_ports_check(table.path, deploy.base_port, deploy.proxy_port, len(deploy.services))
     return deploy
 

@@ -16,6 +16,7 @@ from shipline.deploy.executor import HostRun
 from shipline.errors import UsageError
 from shipline.images import context as git
 from shipline.images import meta as image_meta
+from shipline.tasks import swarm_deploy
 from shipline.tasks.errors import one_line_errors
 
 
@@ -74,6 +75,29 @@ def deploy(
     key: str | None = None,
 ) -> None:
     with one_line_errors():
+        swarm = swarm_deploy.swarm_config()
+        if swarm is not None:
+            if batch != "1":
+                raise UsageError(
+                    "--batch is for target ssh; a swarm updates "
+                    "tool.shipline.deploy.swarm.parallelism tasks at a time"
+                )
+            if version is not None:
+                name, version = image_meta.image_name(swarm, os.environ), inputs.version(version)
+            else:
+                _, name, version = _default_version(None)
+            ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
+            swarm_deploy.deploy(
+                swarm,
+                host,
+                version=version,
+                name=name,
+                dry_run=dry_run,
+                lock_wait=lock_wait,
+                ssh=ssh,
+                say=_say,
+            )
+            return
         specs = deploy_run.hosts(host)
         size = inputs.batch(batch, len(specs))
         wait = inputs.lock_wait(lock_wait)
@@ -128,6 +152,11 @@ def rollback(
 ) -> None:
     """Put hosts back on their previous version (or --to VERSION), the same safe way."""
     with one_line_errors():
+        swarm = swarm_deploy.swarm_config()
+        if swarm is not None:
+            ssh = deploy_run.SSHOptions(accept_new_host_key, known_hosts, key)
+            swarm_deploy.rollback(swarm, host, to=to, lock_wait=lock_wait, ssh=ssh, say=_say)
+            return
         specs = deploy_run.hosts(host)
         wait = inputs.lock_wait(lock_wait)
         target = inputs.version(to, "--to") if to is not None else None
@@ -174,6 +203,12 @@ def lock(
     with one_line_errors():
         if release == status:
             raise UsageError("pass exactly one of --status or --release")
+        swarm = swarm_deploy.swarm_config()
+        if swarm is not None:
+            ssh = deploy_run.SSHOptions(False, known_hosts, key)
+            for line in swarm_deploy.lock(swarm, host, ssh, release):
+                print(line)
+            return
         specs = deploy_run.hosts(host)
         cfg = config.load(Path.cwd())
         ssh = deploy_run.SSHOptions(False, known_hosts, key)

@@ -48,7 +48,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+BIND = os.environ.get("BIND", "127.0.0.1")  # a swarm task publishes its port: 0.0.0.0
+server = ThreadingHTTPServer((BIND, int(os.environ["PORT"])), Handler)
 server.daemon_threads = True
 signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
 print(f"serving {VERSION} on {os.environ['PORT']}", flush=True)
