@@ -104,6 +104,11 @@ def _run(
     return results
 
 
+def failures(results: list[CheckResult]) -> str:
+    """The failed checks as one clause ("name: detail; ..."), empty when all passed."""
+    return "; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok)
+
+
 def table(url: str, results: list[CheckResult]) -> Any:
     from rich.table import Table
 

@@ -212,9 +212,16 @@ def stage(path: str, *, release: str, image: str, slot: str, min_free_mb: int) -
 
 def stage_payload(files: Mapping[str, bytes]) -> bytes:
     """The tar `stage` unpacks: exactly the names of STAGED, as bytes, unchanged."""
+    return tar_of(files, STAGED)
+
+
+def tar_of(files: Mapping[str, bytes], names: Sequence[str]) -> bytes:
+    """A tar of `names` from `files`, as bytes, unchanged; the env file (the secret) 0600.
+
+    Files reach a host on stdin in this form, whatever their size or bytes, never in argv."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in STAGED:
+        for name in names:
             data = files[name]
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o600 if name == "app.env" else 0o644

@@ -179,13 +179,9 @@ class Executor:
         elif isinstance(step, WaitHealthy):
             run.health_seconds += self.wait_healthy(run, step)
         elif isinstance(step, Smoke):
-            results = smoke.run_checks(step.url, self.cfg.smoke, step.version)
-            failed = [r for r in results if not r.ok]
+            failed = smoke.failures(smoke.run_checks(step.url, self.cfg.smoke, step.version))
             if failed:
-                raise DeployFailed(
-                    f"smoke checks failed on {host} after the switch: "
-                    + "; ".join(f"{r.name}: {r.detail}" for r in failed)
-                )
+                raise DeployFailed(f"smoke checks failed on {host} after the switch: {failed}")
         else:  # pragma: no cover - plan and executor are written together
             raise AssertionError(type(step).__name__)
 

@@ -7,9 +7,7 @@ a string, and a shell is only ever a constant script of this module with values 
 
 from __future__ import annotations
 
-import io
 import shlex
-import tarfile
 from collections.abc import Mapping, Sequence
 
 from shipline.deploy import commands as cmd
@@ -67,14 +65,8 @@ def stage(release: str) -> Argv:
 
 
 def payload(files: Mapping[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in STAGED:
-            data = files[name]
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o600 if name == "app.env" else 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    """The tar `stage` unpacks on the manager: the names of STAGED."""
+    return cmd.tar_of(files, STAGED)
 
 
 _STACK_DEPLOY = r"""

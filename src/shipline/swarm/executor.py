@@ -73,13 +73,9 @@ def do(ex: Executor, run: SwarmRun, step: Step) -> None:
         wait_update(ex, run, step)
         run.update_seconds += time.perf_counter() - began
     elif isinstance(step, Smoke):
-        results = smoke.run_checks(step.url, ex.cfg.smoke, step.version)
-        failed = [r for r in results if not r.ok]
+        failed = smoke.failures(smoke.run_checks(step.url, ex.cfg.smoke, step.version))
         if failed:
-            raise DeployFailed(
-                f"smoke checks failed against {step.url} after the update: "
-                + "; ".join(f"{r.name}: {r.detail}" for r in failed)
-            )
+            raise DeployFailed(f"smoke checks failed against {step.url} after the update: {failed}")
     else:  # pragma: no cover - plan and executor are written together
         raise AssertionError(type(step).__name__)
 
