@@ -257,16 +257,25 @@ def test_09_ssh_cut_mid_deploy_rolls_back(project: Path, host: SSHHost) -> None:
     worker = threading.Thread(
         target=lambda: outcome.append(deploy(project, host, "--version", "v4"))
     )
+    app = (project / "pyproject.toml").read_text().split('app = "')[1].split('"')[0]
+
+    def slot_containers() -> set[str]:
+        rows = docker("ps", "--format", "{{.ID}} {{.Names}}").splitlines()
+        return {
+            row.split()[0]
+            for row in rows
+            if row.split()[1].startswith((f"{app}-blue", f"{app}-green"))
+        }
+
+    # The old slot that test_08's rollback is still stopping may be running: only a
+    # container this deploy creates means the new slot is starting.
+    before = slot_containers()
     with Load(proxy_url(project) + "/health") as load:
         worker.start()
         deadline = time.monotonic() + 30
-        app = (project / "pyproject.toml").read_text().split('app = "')[1].split('"')[0]
-        while time.monotonic() < deadline:  # the new slot is starting: cut the connection
-            names = docker("ps", "--format", "{{.Names}}").split()
-            if len([n for n in names if n.startswith((f"{app}-blue", f"{app}-green"))]) > 1:
-                break
+        while time.monotonic() < deadline and not slot_containers() - before:
             time.sleep(0.05)
-        host.drop_sessions()
+        host.drop_sessions()  # the new slot is starting: cut the connection
         worker.join()
     result = outcome[0]
     assert result.code == 1, result
