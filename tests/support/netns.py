@@ -9,6 +9,7 @@ runs in a private mount namespace, so the deploy path is its own directory.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shlex
 import shutil
@@ -68,21 +69,56 @@ class NSHost:
         )
 
 
+SHARED_HOLDERS = Path("/run/shipline-shared-address")
+"""One file per process using SHARED (named by its PID), and `added` when the tests added it."""
+
+
+def _holders() -> list[Path]:
+    """The live holders of SHARED; a dead process's file is dropped (a killed run heals)."""
+    alive = []
+    for entry in SHARED_HOLDERS.glob("[0-9]*"):
+        try:
+            os.kill(int(entry.name), 0)
+            alive.append(entry)
+        except ProcessLookupError:
+            entry.unlink(missing_ok=True)
+    return alive
+
+
+@contextlib.contextmanager
+def _holders_locked() -> Iterator[None]:
+    SHARED_HOLDERS.mkdir(exist_ok=True)
+    with open(SHARED_HOLDERS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @contextlib.contextmanager
 def shared_address() -> Iterator[str]:
-    added = (
-        subprocess.run(
+    """SHARED on the machine's loopback for as long as any test process needs it.
+
+    Counted across processes (xdist workers run the fleet and the swarm modules at
+    once): the last holder removes it, and only if the tests added it."""
+    me = SHARED_HOLDERS / str(os.getpid())
+    with _holders_locked():
+        added = subprocess.run(
             ["ip", "addr", "add", f"{SHARED}/32", "dev", "lo"], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
+        )
+        if added.returncode == 0:
+            (SHARED_HOLDERS / "added").touch()
+        me.touch()
     try:
         yield SHARED
     finally:
-        if added:
-            subprocess.run(
-                ["ip", "addr", "del", f"{SHARED}/32", "dev", "lo"], capture_output=True, check=False
-            )
+        with _holders_locked():
+            me.unlink(missing_ok=True)
+            if not _holders() and (SHARED_HOLDERS / "added").exists():
+                subprocess.run(
+                    ["ip", "addr", "del", f"{SHARED}/32", "dev", "lo"],
+                    capture_output=True,
+                    check=False,
+                )
+                (SHARED_HOLDERS / "added").unlink()
 
 
 def _link(name: str, address: str, gateway: str) -> None:
