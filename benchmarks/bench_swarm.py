@@ -47,40 +47,12 @@ PATH = "/srv/shipline-bench-swarm"
 SWARM_PORT = 18001
 SSH_PROXY = 18080
 SSH_BASE = 18101
-APP = ROOT / "tests" / "support" / "deploy_app"
 
 
 def swarm_project(root: Path, image: str, lb: str) -> None:
-    (root / "pyproject.toml").write_text(f"""[project]
-name = "web"
-version = "1.0.0"
-
-[tool.shipline.image]
-name = "{image}"
-
-[tool.shipline.deploy]
-target = "swarm"
-path = "{PATH}"
-base-port = {SWARM_PORT}
-env-file = "prod.env"
-url = "{lb}"
-
-[tool.shipline.deploy.swarm]
-replicas = 2
-monitor = 2
-update-timeout = 120
-""")
-    compose = (
-        (APP / "compose.yml")
-        .read_text()
-        .replace(
-            "      APP_VERSION: ${APP_VERSION}\n",
-            "      APP_VERSION: ${APP_VERSION}\n      BIND: 0.0.0.0\n",
-        )
+    swarm_support.write_project(
+        root, image=image, url=lb, path=PATH, port=SWARM_PORT, token="bench"
     )
-    (root / "compose.yml").write_text(compose)
-    (root / "prod.env").write_text("API_TOKEN=bench\n")
-    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
 
 
 def invoke(project: Path, nodes: list[NSHost], hosts: list[NSHost], version: str) -> float:

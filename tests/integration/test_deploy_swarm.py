@@ -30,7 +30,7 @@ from support.netns import NSHost, shared_address
 from support.run import Result, clean_env, run
 from support.sandbox import free_port
 
-APP = Path(__file__).parents[1] / "support" / "deploy_app"
+TOKEN = "swarm-secret-token"
 PATH = "/srv/shipline-swarm-test"
 PORT = 18001
 SERVICE = "web_app"
@@ -51,34 +51,9 @@ class Swarm:
 
 
 def write_project(root: Path, *, image: str, lb_url: str, extra: str = "") -> None:
-    (root / "pyproject.toml").write_text(f"""[project]
-name = "web"
-version = "1.0.0"
-
-[tool.shipline.image]
-name = "{image}"
-
-[tool.shipline.deploy]
-target = "swarm"
-app = "web"
-path = "{PATH}"
-base-port = {PORT}
-env-file = "prod.env"
-url = "{lb_url}"
-
-[tool.shipline.deploy.swarm]
-replicas = 2
-monitor = 2
-update-timeout = 120
-{extra}""")
-    compose = (APP / "compose.yml").read_text()
-    compose = compose.replace(
-        "      APP_VERSION: ${APP_VERSION}\n",
-        "      APP_VERSION: ${APP_VERSION}\n      BIND: 0.0.0.0\n",
+    swarm_support.write_project(
+        root, image=image, url=lb_url, path=PATH, port=PORT, token=TOKEN, extra=extra
     )
-    (root / "compose.yml").write_text(compose)
-    (root / "prod.env").write_text("API_TOKEN=swarm-secret-token\n")
-    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +121,7 @@ def test_01_first_deploy_then_rolling_update_under_load(swarm: Swarm) -> None:
     first = deploy(swarm, "--version", "v1")
     assert first.code == 0, first
     assert replicas(swarm) == ["v1", "v1"]
-    assert "swarm-secret-token" not in first.output
+    assert TOKEN not in first.output
     with load(swarm) as traffic:
         result = deploy(swarm, "--version", "v2")
     assert result.code == 0, result
@@ -183,7 +158,7 @@ def test_03_a_version_never_healthy_is_rolled_back_by_swarm(swarm: Swarm) -> Non
     assert last.startswith("shipline: error: "), result
     assert "the update rolled back by itself" in last, result
     assert f"tasks of {SERVICE}:" in result.output  # diagnostics: each task's state and error
-    assert "swarm-secret-token" not in result.output
+    assert TOKEN not in result.output
     assert traffic.failed == 0, traffic.failures
     assert traffic.sent > 20
     assert replicas(swarm) == ["v2", "v2"]

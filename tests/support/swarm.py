@@ -240,3 +240,43 @@ http {{
         for child in directory.iterdir():
             child.unlink()
         directory.rmdir()
+
+
+APP = Path(__file__).parent / "deploy_app"
+"""The test app (tests/support/deploy_app) whose compose file the swarm projects deploy."""
+
+
+def write_project(
+    root: Path, *, image: str, url: str, path: str, port: int, token: str, extra: str = ""
+) -> None:
+    """A project deploying the test app to a swarm: `url` the front nginx, `extra` more
+    [tool.shipline.deploy.swarm] keys. Its tasks listen on all addresses (BIND), as a
+    task published in host mode must; the suite and the benchmark write the same one."""
+    (root / "pyproject.toml").write_text(f"""[project]
+name = "web"
+version = "1.0.0"
+
+[tool.shipline.image]
+name = "{image}"
+
+[tool.shipline.deploy]
+target = "swarm"
+app = "web"
+path = "{path}"
+base-port = {port}
+env-file = "prod.env"
+url = "{url}"
+
+[tool.shipline.deploy.swarm]
+replicas = 2
+monitor = 2
+update-timeout = 120
+{extra}""")
+    compose = (APP / "compose.yml").read_text()
+    compose = compose.replace(
+        "      APP_VERSION: ${APP_VERSION}\n",
+        "      APP_VERSION: ${APP_VERSION}\n      BIND: 0.0.0.0\n",
+    )
+    (root / "compose.yml").write_text(compose)
+    (root / "prod.env").write_text(f"API_TOKEN={token}\n")
+    (root / "tasks.py").write_text("from shipline.tasks import namespace\n")
