@@ -20,7 +20,9 @@ import pytest
 from support.run import run
 from support.sample import BASE_IMAGE, git, write
 from support.sandbox import free_port, remove_images
-from test_init import docker, shipline, tool, wait_healthy
+from test_init import docker, engine, shipline, tool, wait_healthy
+
+__all__ = ["engine"]  # the fixture (test_init's), used by name
 
 SETUPTOOLS_PYPROJECT = """\
 [build-system]
@@ -100,16 +102,6 @@ app = Flask(__name__)
 def health() -> dict[str, str]:
     return {"idna": importlib.metadata.version("idna")}
 '''
-
-
-@pytest.fixture(scope="module")
-def engine() -> None:
-    done = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"no Docker Engine answers (run scripts/provision): {done.stderr.strip()}")
-    base = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True)
-    if base.returncode != 0:
-        pytest.fail(f"base image {BASE_IMAGE} missing; run scripts/provision")
 
 
 @pytest.fixture
